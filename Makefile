@@ -1,0 +1,47 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install run index test lint bench clean browser
+
+install: $(STAMP)
+
+# Re-installs only when pyproject.toml changes; torch is pinned there (==2.13.0, CPU build).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/qa index seeds
+
+run: index
+	$(BIN)/qa serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium drives the browser tests (Playwright's own download does not work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v /usr/bin/chromium >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); \
+	    else echo "chromium is missing: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check qa tests app.py benchmarks
+	$(BIN)/mypy
+
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_index.py
+
+clean:
+	rm -rf $(VENV) index/manifest.json index/store-* index/vectors-* index/bm25-* index/embeddings.sqlite

@@ -1,0 +1,216 @@
+"""The `qa` command: index, ask, serve, eval. Failures exit non-zero with one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .config import Settings
+from .errors import QAError
+
+EPILOG = """examples:
+  qa index                          index seeds/ into index/
+  qa index ~/my-articles            add a folder (new and changed files only)
+  qa index ~/my-articles --prune    also drop documents whose files are gone
+  qa ask "Where does the US want to put its missile defence system?"
+  qa ask --json - < questions.txt   one question per line, one JSON object per answer
+  qa serve                          the chat at http://127.0.0.1:7860
+  qa eval ../shared/datasets/scifact
+
+environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRESHOLD
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Ask questions of a folder of documents; answers cite them.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="index files and folders (default: seeds/)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help=".txt .md .html .pdf files, BEIR .jsonl corpora, or folders of them")
+    _index_option(p)
+    p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    p.add_argument("--rebuild", action="store_true", help="start the index over")
+    p.add_argument("--model", help="sentence-transformers model name or path")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("ask", help="answer a question from the index",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("question", help="the question, or - to read one question per line from stdin")
+    _index_option(p)
+    p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
+    p.add_argument("--json", action="store_true", help="one JSON object per answer")
+    p.add_argument("--history", type=Path, metavar="FILE",
+                   help='JSON list of earlier turns: [{"role": "user"|"assistant", "content": …}]')
+    p.add_argument("--source", help="only documents whose path contains this text")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only documents dated on or after")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only documents dated on or before")
+
+    p = sub.add_parser("serve", help="serve the chat (and its API) over HTTP")
+    _index_option(p)
+    p.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+
+    p = sub.add_parser("eval", help="measure retrieval on a BEIR-layout dataset")
+    p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    _index_option(p, help_text="index folder for the dataset (default: eval-index/NAME)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def _index_option(p: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    p.add_argument("--index", type=Path, metavar="DIR",
+                   help=help_text or "index folder (default: index/, or $QA_INDEX_DIR)")
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    commands: dict[str, Callable[..., int]] = {
+        "index": _index, "ask": _ask, "serve": _serve, "eval": _eval,
+    }
+    try:
+        settings = Settings.from_env(index_dir=args.index, model=getattr(args, "model", None))
+        return commands[args.command](args, settings, stdin or sys.stdin, out, err)
+    except QAError as error:
+        print(f"qa {args.command}: {error}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print(f"qa {args.command}: interrupted", file=err)
+        return 130
+
+
+def _progress_factory(err: TextIO, quiet: bool) -> Callable[[str, int], Callable[[int], None]]:
+    def factory(stage: str, total: int) -> Callable[[int], None]:
+        if quiet or total == 0:
+            return lambda _n: None
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=stage, unit="text" if stage == "embedding" else "file",
+                   file=err, leave=True, dynamic_ncols=True)
+
+        def tick(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return tick
+
+    return factory
+
+
+def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
+           err: TextIO) -> int:
+    from .indexer import index_paths
+
+    paths = args.paths or [Path("seeds")]
+    report = index_paths(paths, settings, prune=args.prune, rebuild=args.rebuild,
+                         progress=_progress_factory(err, args.quiet))
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}", file=err)
+    state = "updated" if report.written else "already up to date"
+    print(
+        f"{report.index_dir}/ {state}: {report.documents} documents, {report.passages} passages "
+        f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
+        f"unchanged {report.unchanged}, skipped {len(report.skipped)}; "
+        f"embedded {report.embedded} texts in {report.seconds:.1f} s)",
+        file=out,
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextIO,
+         _err: TextIO) -> int:
+    from .answer import load_answerer
+    from .retrieval import Filters
+
+    history = _read_history(args.history) if args.history else []
+    questions = [q for q in stdin.read().splitlines() if q.strip()] if args.question == "-" \
+        else [args.question]
+    if not questions:
+        raise QAError("no question given on standard input")
+    filters = Filters(source=args.source, date_from=args.since, date_to=args.until)
+    answerer = load_answerer(settings)
+    for question in questions:
+        answer = answerer.ask(question, k=args.k, filters=filters, history=history)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), file=out)
+        else:
+            print(_format_answer(answer), file=out)
+    return 0
+
+
+def _read_history(path: Path) -> list[dict[str, str]]:
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise QAError(f"cannot read history {path}: {error}") from None
+    ok = isinstance(turns, list) and all(
+        isinstance(t, dict) and t.get("role") in ("user", "assistant")
+        and isinstance(t.get("content"), str) for t in turns
+    )
+    if not ok:
+        raise QAError(f'{path}: history must be a JSON list of {{"role": "user"|"assistant", '
+                      '"content": "..."}} objects')
+    return turns
+
+
+def _format_answer(answer: Any) -> str:
+    lines = [answer.answer]
+    if answer.query_used != answer.question:
+        lines.append(f"(searched for: {answer.query_used})")
+    for c in answer.citations:
+        where = c.source + (f", page {c.page}" if c.page else "")
+        lines.append(f"[{c.n}] {c.title} ({c.date or 'no date'}) {where}")
+    if answer.related:
+        lines.append("Possibly related:")
+        lines += [f"  - {c.title} ({c.date or 'no date'}) {c.source}" for c in answer.related]
+    return "\n".join(lines) + "\n"
+
+
+def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
+           _err: TextIO) -> int:
+    settings = settings.with_overrides(host=args.host, port=args.port)
+    from .server import serve
+
+    print(f"Serving the chat at http://{settings.host}:{settings.port}  (Ctrl+C to stop)",
+          file=out, flush=True)
+    serve(settings)
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
+          err: TextIO) -> int:
+    from .answer import load_answerer
+    from .evaluate import default_eval_index, format_table, load_dataset, run_eval
+    from .indexer import index_paths
+
+    dataset = load_dataset(args.dataset)
+    index_dir = args.index or default_eval_index(args.dataset, settings)
+    if index_dir.resolve() == Path("index").resolve():
+        raise QAError("qa eval never writes index/; give another --index folder")
+    settings = settings.with_overrides(index_dir=index_dir)
+    report = index_paths([dataset.corpus], settings,
+                         progress=_progress_factory(err, args.quiet))
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}", file=err)
+    result = run_eval(load_answerer(settings).retriever, dataset)
+    print(json.dumps(result) if args.json else format_table(result), file=out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.exit(main())

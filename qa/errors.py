@@ -1,0 +1,31 @@
+"""Named errors: library code raises these; the CLI, UI and API turn them into one clear line."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base of every error meant to be shown to a user as one line."""
+
+
+class IndexMissingError(QAError):
+    """No index exists yet at the configured folder."""
+
+
+class IndexCorruptError(QAError):
+    """An index file is missing, unreadable, or disagrees with the manifest."""
+
+
+class IndexMismatchError(QAError):
+    """The index was built with another model, dimension or format."""
+
+
+class IngestError(QAError):
+    """One input file could not be read as a document (the indexer skips it)."""
+
+
+class EmptyQuestionError(QAError):
+    """The question is empty or only whitespace."""
+
+
+class ConfigError(QAError):
+    """A setting has a value that cannot work (bad model, bad number)."""

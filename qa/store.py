@@ -1,0 +1,487 @@
+"""The index folder: documents and passages (SQLite), vectors (FAISS), BM25 (bm25s), a manifest.
+
+All three share one passage id space: passage id *i* is row *i* of the FAISS index and of the
+BM25 matrix, and `passages.passage_id = i` in SQLite.
+
+Writes are atomic by generation. A write puts `store-G.sqlite`, `vectors-G.faiss` and
+`bm25-G/` beside the current files, fsyncs them, then replaces `manifest.json`, which names
+the generation and each file's sha256. That replace is the commit point: a reader (or a run
+killed at any moment) sees the previous generation or the new one, never a mix. Files of
+other generations are leftovers and are removed by the next write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .chunking import Passage
+from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from .ingest import Document
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CACHE_FILE = "embeddings.sqlite"
+LOCK_FILE = ".lock"
+_REBUILD = "run `qa index --rebuild` to build it again"
+
+_SCHEMA = """
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, date TEXT,
+    author TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL
+);
+CREATE TABLE passages (
+    passage_id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER
+);
+CREATE INDEX passages_doc ON passages(doc_id);
+CREATE INDEX documents_date ON documents(date);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What `manifest.json` records about one generation of the index."""
+
+    format_version: int
+    generation: int
+    model: str
+    dim: int
+    chunking: dict[str, Any]
+    bm25: dict[str, Any]
+    counts: dict[str, int]
+    files: dict[str, str]
+    checksums: dict[str, str]
+    created: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, index_dir: Path) -> Manifest:
+        path = index_dir / MANIFEST
+        if not path.exists():
+            raise IndexMissingError(
+                f"no index at {index_dir}/ yet; run `qa index` (or `make run`) to build it"
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as err:
+            raise IndexCorruptError(f"{path} is unreadable ({err}); {_REBUILD}") from None
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage as stored, with its id and its document's metadata for display."""
+
+    passage_id: int
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    page: int | None
+    text: str
+    title: str
+    date: str | None
+    source: str
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksums(index_dir: Path, files: dict[str, str]) -> dict[str, str]:
+    sums: dict[str, str] = {}
+    for name in files.values():
+        path = index_dir / name
+        members = sorted(p for p in path.iterdir()) if path.is_dir() else [path]
+        for member in members:
+            sums[str(member.relative_to(index_dir))] = _sha256_file(member)
+    return sums
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's write lock, so two `qa index` runs never interleave."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK_FILE).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexCorruptError(
+                f"another `qa index` is writing {index_dir}/; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def bm25_tokenize(texts: Sequence[str], *, return_ids: bool = True) -> Any:
+    """English BM25 tokens: lower-cased words, stop words removed, Snowball-stemmed."""
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(
+        list(texts),
+        stopwords="en",
+        stemmer=Stemmer.Stemmer("english"),
+        return_ids=return_ids,
+        show_progress=False,
+    )
+
+
+def write_index(
+    index_dir: Path,
+    *,
+    documents: Sequence[Document],
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    bm25_texts: Sequence[str],
+    model: str,
+    chunking: dict[str, Any],
+    bm25_params: dict[str, float],
+) -> Manifest:
+    """Write a new generation holding exactly these documents and passages, then commit it.
+
+    `passages[i]`, `vectors[i]` and `bm25_texts[i]` belong to passage id i. Call it under
+    `write_lock`.
+    """
+    import bm25s
+    import faiss
+
+    if not (len(passages) == len(vectors) == len(bm25_texts)):
+        raise ValueError("passages, vectors and bm25_texts must have one row per passage")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    old_generation = _current_generation(index_dir)
+    generation = old_generation + 1
+    _remove_leftovers(index_dir, keep=old_generation)
+    files = {
+        "store": f"store-{generation:06d}.sqlite",
+        "vectors": f"vectors-{generation:06d}.faiss",
+        "bm25": f"bm25-{generation:06d}",
+    }
+    _write_sqlite(index_dir / files["store"], documents, passages)
+
+    dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+    flat = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(flat, str(index_dir / files["vectors"]))
+    _fsync(index_dir / files["vectors"])
+
+    bm25_dir = index_dir / files["bm25"]
+    retriever = bm25s.BM25(k1=bm25_params["k1"], b=bm25_params["b"])
+    if bm25_texts:
+        retriever.index(bm25_tokenize(bm25_texts), show_progress=False)
+        retriever.save(str(bm25_dir), show_progress=False)
+    else:
+        bm25_dir.mkdir()
+    for member in bm25_dir.iterdir():
+        _fsync(member)
+
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        generation=generation,
+        model=model,
+        dim=dim,
+        chunking=chunking,
+        bm25=dict(bm25_params),
+        counts={"documents": len(documents), "passages": len(passages)},
+        files=files,
+        checksums=_checksums(index_dir, files),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        versions={"faiss": faiss.__version__, "bm25s": bm25s.__version__},
+    )
+    tmp = index_dir / f"{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
+    _fsync(tmp)
+    os.replace(tmp, index_dir / MANIFEST)  # the commit point
+    _fsync(index_dir)
+    _remove_leftovers(index_dir, keep=generation)
+    return manifest
+
+
+def _current_generation(index_dir: Path) -> int:
+    try:
+        return Manifest.read(index_dir).generation
+    except (IndexMissingError, IndexCorruptError):
+        return 0
+
+
+def _remove_leftovers(index_dir: Path, *, keep: int) -> None:
+    """Delete generation files other than `keep`'s: the remains of an interrupted write."""
+    suffix = f"-{keep:06d}"
+    for path in index_dir.iterdir():
+        stem = path.name.split(".")[0]
+        if stem.startswith(("store-", "vectors-", "bm25-")) and not stem.endswith(suffix):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (index_dir / f"{MANIFEST}.tmp").unlink(missing_ok=True)
+
+
+def _write_sqlite(path: Path, documents: Sequence[Document], passages: Sequence[Passage]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    try:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (d.doc_id, d.source, d.title, d.date, d.author, d.sha256, d.text,
+                 json.dumps(list(d.page_starts)))
+                for d in documents
+            ],
+        )
+        db.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
+            [(i, p.doc_id, p.ordinal, p.start, p.end, p.page) for i, p in enumerate(passages)],
+        )
+        db.commit()
+    finally:
+        db.close()
+    _fsync(tmp)
+    os.replace(tmp, path)
+
+
+class IndexStore:
+    """A loaded, read-only index: look-ups by id, dense and BM25 search.
+
+    Example:
+        >>> store = IndexStore.load(Path("index"), model=BUNDLED_MODEL)
+        >>> store.count, store.passage(0).title
+    """
+
+    def __init__(self, index_dir: Path, manifest: Manifest, db: sqlite3.Connection,
+                 vectors: Any, bm25: Any) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self._db = db
+        self._vectors = vectors
+        self._bm25 = bm25
+
+    @classmethod
+    def load(cls, index_dir: Path, *, model: str | None = None, verify: bool = True) -> IndexStore:
+        """Open the index at `index_dir`, checking it is whole and built with `model`.
+
+        Raises:
+            IndexMissingError: there is no index yet.
+            IndexMismatchError: built with another model, or an unknown format version.
+            IndexCorruptError: a file is missing, altered, or the counts disagree.
+        """
+        import bm25s
+        import faiss
+
+        manifest = Manifest.read(index_dir)
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index format {manifest.format_version} at {index_dir}/ is not the supported "
+                f"format {FORMAT_VERSION}; {_REBUILD}"
+            )
+        if model is not None and manifest.model != model:
+            raise IndexMismatchError(
+                f"the index at {index_dir}/ was built with model {manifest.model!r}, not "
+                f"{model!r}; {_REBUILD}, or set QA_MODEL={manifest.model}"
+            )
+        _check_files(index_dir, manifest, verify=verify)
+        try:
+            vectors = faiss.read_index(str(index_dir / manifest.files["vectors"]))
+            db = sqlite3.connect(
+                f"file:{index_dir / manifest.files['store']}?mode=ro&immutable=1",
+                uri=True, check_same_thread=False,
+            )
+            counts = db.execute(
+                "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)"
+            ).fetchone()
+            bm25_dir = index_dir / manifest.files["bm25"]
+            bm25 = (bm25s.BM25.load(str(bm25_dir), show_progress=False)
+                    if manifest.counts["passages"] else None)
+        except (RuntimeError, sqlite3.DatabaseError, OSError, ValueError, KeyError) as err:
+            raise IndexCorruptError(
+                f"cannot read the index at {index_dir}/ ({err}); {_REBUILD}"
+            ) from None
+        expected = (manifest.counts["documents"], manifest.counts["passages"])
+        bm25_rows = int(bm25.scores["num_docs"]) if bm25 is not None else 0
+        found = (*counts, int(vectors.ntotal), bm25_rows)
+        if found != (*expected, expected[1], expected[1]):
+            raise IndexCorruptError(
+                f"index counts disagree at {index_dir}/ (manifest {expected}, sqlite {counts}, "
+                f"faiss {vectors.ntotal}, bm25 {bm25_rows}); {_REBUILD}"
+            )
+        if vectors.d != manifest.dim and vectors.ntotal:
+            raise IndexMismatchError(
+                f"vector dimension {vectors.d} differs from the manifest's {manifest.dim}; "
+                + _REBUILD
+            )
+        return cls(index_dir, manifest, db, vectors, bm25)
+
+    @property
+    def count(self) -> int:
+        """Number of passages."""
+        return int(self.manifest.counts["passages"])
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Look-ups ---------------------------------------------------------------------------
+
+    def passages(self, ids: Sequence[int]) -> list[StoredPassage]:
+        """Passages by id, in the order given."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(
+            "SELECT p.passage_id, p.doc_id, p.ordinal, p.start, p.\"end\", p.page, "
+            "substr(d.text, p.start + 1, p.\"end\" - p.start), d.title, d.date, d.source "
+            f"FROM passages p JOIN documents d USING (doc_id) WHERE p.passage_id IN ({marks})",
+            [int(i) for i in ids],
+        ).fetchall()
+        by_id = {row[0]: StoredPassage(*row) for row in rows}
+        return [by_id[int(i)] for i in ids]
+
+    def passage(self, passage_id: int) -> StoredPassage:
+        return self.passages([passage_id])[0]
+
+    def document(self, doc_id: str) -> Document:
+        """The whole document, as it was indexed."""
+        row = self._db.execute(
+            "SELECT doc_id, source, title, text, date, author, page_starts FROM documents "
+            "WHERE doc_id = ?", [doc_id],
+        ).fetchone()
+        if row is None:
+            raise KeyError(doc_id)
+        return Document(doc_id=row[0], source=row[1], title=row[2], text=row[3], date=row[4],
+                        author=row[5], page_starts=tuple(json.loads(row[6])))
+
+    def document_rows(self) -> list[tuple[str, str, str, str | None, str]]:
+        """`(doc_id, source, title, date, sha256)` of every document, in index order."""
+        return self._db.execute(
+            "SELECT doc_id, source, title, date, sha256 FROM documents ORDER BY rowid"
+        ).fetchall()
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        rows = self._db.execute(
+            "SELECT p.doc_id, p.ordinal, p.start, p.\"end\", "
+            "substr(d.text, p.start + 1, p.\"end\" - p.start), p.page FROM passages p "
+            "JOIN documents d USING (doc_id) WHERE p.doc_id = ? ORDER BY p.ordinal", [doc_id],
+        ).fetchall()
+        return [Passage(*row) for row in rows]
+
+    def passage_ids_of(self, doc_id: str) -> list[int]:
+        rows = self._db.execute(
+            "SELECT passage_id FROM passages WHERE doc_id = ? ORDER BY ordinal", [doc_id]
+        )
+        return [int(r[0]) for r in rows]
+
+    def doc_ids_for(self, passage_ids: np.ndarray) -> list[str]:
+        """The document of each passage id, for mapping passage rankings to documents."""
+        return [p.doc_id for p in self.passages([int(i) for i in passage_ids])]
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these passages (no model needed)."""
+        out = np.zeros((len(ids), self.manifest.dim), dtype=np.float32)
+        for row, pid in enumerate(ids):
+            out[row] = self._vectors.reconstruct(int(pid))
+        return out
+
+    def filter_ids(
+        self, *, source: str | None = None, date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> np.ndarray:
+        """Passage ids whose document matches: `source` is a substring of the path or equals
+        the doc id; dates are ISO strings, inclusive; documents without a date never match a
+        date filter."""
+        clauses, args = [], []
+        if source:
+            clauses.append("(instr(d.source, ?) > 0 OR d.doc_id = ?)")
+            args += [source, source]
+        if date_from:
+            clauses.append("d.date >= ?")
+            args.append(date_from)
+        if date_to:
+            clauses.append("d.date <= ?")
+            args.append(date_to)
+        where = " AND ".join(clauses) or "1"
+        rows = self._db.execute(
+            f"SELECT p.passage_id FROM passages p JOIN documents d USING (doc_id) WHERE {where}",
+            args,
+        ).fetchall()
+        return np.array(sorted(r[0] for r in rows), dtype=np.int64)
+
+    # Search -----------------------------------------------------------------------------
+
+    def dense_search(
+        self, query: np.ndarray, n: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n passage ids by inner product with `query` (exact), optionally among `allowed`."""
+        import faiss
+
+        n = min(n, self.count if allowed is None else len(allowed))
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
+        scores, ids = self._vectors.search(
+            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), n, params=params
+        )
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def bm25_search(
+        self, query: str, n: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n passage ids by BM25 score (only those scoring above zero)."""
+        if self._bm25 is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        tokens = bm25_tokenize([query], return_ids=False)
+        vocab = self._bm25.vocab_dict
+        tokens = [[t for t in tokens[0] if t in vocab]]
+        if not tokens[0]:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(self.count, dtype=np.float32)
+            mask[allowed] = 1.0
+        ids, scores = self._bm25.retrieve(
+            tokens, k=min(n, self.count), show_progress=False, weight_mask=mask, n_threads=1
+        )
+        keep = scores[0] > 0
+        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+
+def _check_files(index_dir: Path, manifest: Manifest, *, verify: bool) -> None:
+    for name in manifest.files.values():
+        if not (index_dir / name).exists():
+            raise IndexCorruptError(f"{index_dir / name} is missing; {_REBUILD}")
+    if not verify:
+        return
+    for rel, expected in manifest.checksums.items():
+        path = index_dir / rel
+        if not path.exists():
+            raise IndexCorruptError(f"{path} is missing; {_REBUILD}")
+        if _sha256_file(path) != expected:
+            raise IndexCorruptError(f"{path} does not match its checksum (altered?); {_REBUILD}")
