@@ -1,4 +1,4 @@
-"""The one place every default lives: a frozen `Settings`, overridable by flags and QA_* variables."""
+"""Every default in one place: a frozen `Settings`, overridable by flags and QA_* variables."""
 
 from __future__ import annotations
 

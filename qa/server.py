@@ -7,13 +7,17 @@ expose more than the chat: analytics, share links, monitoring, run history, MCP.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 
+if TYPE_CHECKING:
+    from .ui import ChatBackend
 
-def create_app(settings: Settings) -> Any:
-    """The ASGI app (FastAPI) serving the chat."""
+
+def create_app(settings: Settings, backend: ChatBackend | None = None) -> Any:
+    """The ASGI app (FastAPI) serving the chat; `backend` defaults to one loading the index
+    and model named by `settings` (tests pass one with a fake embedder)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import gradio as gr
     from fastapi import FastAPI
@@ -21,7 +25,7 @@ def create_app(settings: Settings) -> Any:
     from .ui import build_ui
 
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
-    blocks = build_ui(settings)
+    blocks = build_ui(settings, backend)
     return gr.mount_gradio_app(
         app,
         blocks,

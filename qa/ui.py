@@ -28,7 +28,7 @@ DESCRIPTION = (
     "When the documents don't hold the answer, it says so."
 )
 # Every ASCII punctuation character CommonMark lets a backslash escape, except those turned
-# into HTML entities below.
+# into HTML entities below (`&`, `<`, `>`).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=\"'^@%/?,;])")
 
 
@@ -40,8 +40,10 @@ def escape_markdown(text: str) -> str:
         >>> escape_markdown("<b>x</b> ![i](http://e/x.png)")
         '&lt;b&gt;x&lt;\\\\/b&gt; \\\\!\\\\[i\\\\]\\\\(http\\\\:\\\\/\\\\/e\\\\/x\\\\.png\\\\)'
     """
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Backslashes first: escaping the `;` of an entity written here would break the entity,
+    # and `&lt;` would show as the characters "&lt;".
     text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # Leading spaces would start a code block; line breaks inside a paragraph are kept.
     lines = [line.strip() for line in text.split("\n")]
     return "  \n".join(lines).replace("  \n  \n", "\n\n")

@@ -26,7 +26,7 @@ class FakeEmbedder:
     It counts every text it is asked to embed, so tests can check the cache.
     """
 
-    def __init__(self, dim: int = 64, max_tokens: int = 64, name: str = "fake-bow") -> None:
+    def __init__(self, dim: int = 256, max_tokens: int = 64, name: str = "fake-bow") -> None:
         self.name = name
         self.dim = dim
         self.max_tokens = max_tokens

@@ -1,0 +1,72 @@
+"""Answers quote sentences verbatim with consistent citations, or abstain."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import FakeEmbedder, write
+
+from qa.answer import NOT_FOUND, Answer, Answerer
+from qa.config import Settings
+from qa.errors import EmptyQuestionError
+from qa.indexer import index_paths
+from qa.retrieval import Retriever
+from qa.store import IndexStore
+
+
+@pytest.fixture
+def answerer(tmp_path: Path, fake: FakeEmbedder) -> Answerer:
+    write(tmp_path / "d" / "zoo.txt", "May 1, 2020\n\nZoo news\n\nThe zoo opened a new hall. "
+          "Zebras arrived from Kenya on Monday. Visitors can see them from June.")
+    write(tmp_path / "d" / "tax.txt", "Tax rules\n\nThe tax office changed its filing rules. "
+          "Forms are due in April.")
+    settings = Settings(index_dir=tmp_path / "ix", abstain_threshold=0.2)
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    return Answerer(Retriever(store, fake, settings), settings)
+
+
+def check_consistent(answer: Answer) -> None:
+    """Every [n] has citation n, every citation is used, and highlights are exact."""
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+    for c in answer.citations:
+        quoted = c.passage[c.highlight_start - c.passage_start : c.highlight_end - c.passage_start]
+        assert quoted == c.highlight and quoted
+        assert f"{quoted} [{c.n}]" in answer.answer
+        assert c.passage_start <= c.highlight_start < c.highlight_end <= c.passage_end
+
+
+def test_answer_quotes_the_matching_sentence(answerer: Answerer) -> None:
+    answer = answerer.ask("Where did the zebras arrive from?")
+    assert not answer.abstained
+    check_consistent(answer)
+    first = answer.citations[0]
+    assert first.highlight == "Zebras arrived from Kenya on Monday."
+    assert (first.title, first.date) == ("Zoo news", "2020-05-01")
+    assert first.scores["fused_rank"] == 1
+    assert answer.query_used == "Where did the zebras arrive from?"
+
+
+def test_nothing_relevant_abstains(answerer: Answerer) -> None:
+    answer = answerer.ask("quantum chromodynamics lattice gluon")
+    assert answer.abstained and answer.answer == NOT_FOUND
+    assert answer.citations == ()
+    assert "[" not in answer.answer
+
+
+def test_empty_question_is_an_error(answerer: Answerer) -> None:
+    with pytest.raises(EmptyQuestionError):
+        answerer.ask("  ")
+
+
+def test_answer_serialises_to_plain_json(answerer: Answerer) -> None:
+    import json
+
+    data = json.loads(json.dumps(answerer.ask("zebras Kenya").to_dict()))
+    assert set(data) >= {"question", "answer", "abstained", "citations", "query_used"}
+    assert set(data["citations"][0]) >= {
+        "n", "doc_id", "title", "date", "source", "passage", "passage_start", "passage_end",
+        "highlight_start", "highlight_end", "page", "scores"}

@@ -1,0 +1,57 @@
+"""Fusion on hand-built rankings, and hits that carry every rank and score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, write
+
+from qa.config import Settings
+from qa.errors import EmptyQuestionError
+from qa.indexer import index_paths
+from qa.retrieval import Ranking, Retriever, rrf
+from qa.store import IndexStore
+
+
+def _r(*ids: int) -> Ranking:
+    return Ranking(np.array(ids, dtype=np.int64), np.linspace(1, 0, len(ids)))
+
+
+def test_rrf_sums_reciprocal_ranks() -> None:
+    fused = dict(rrf([_r(1, 2, 3), _r(3, 1)], [1.0, 1.0], k=60))
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert [pid for pid, _ in rrf([_r(1, 2, 3), _r(3, 1)], [1.0, 1.0], k=60)] == [1, 3, 2]
+
+
+def test_rrf_weights_tip_the_balance() -> None:
+    dense, bm25 = _r(1, 2), _r(2, 1)
+    assert rrf([dense, bm25], [1.0, 1.0])[0][1] == rrf([dense, bm25], [1.0, 1.0])[1][1]
+    assert rrf([dense, bm25], [1.0, 2.0])[0][0] == 2
+    assert rrf([dense, bm25], [2.0, 1.0])[0][0] == 1
+
+
+def test_rrf_ties_break_by_id_and_empty_rankings_are_fine() -> None:
+    assert rrf([_r(5), _r(4)], [1.0, 1.0]) == [(4, 1 / 61), (5, 1 / 61)]
+    assert rrf([_r(), _r()], [1.0, 1.0]) == []
+
+
+def test_hits_carry_ranks_and_scores(tmp_path: Path, fake: FakeEmbedder) -> None:
+    write(tmp_path / "d" / "a.txt", "Alpha\n\nZebras graze on the savanna grass.")
+    write(tmp_path / "d" / "b.txt", "Beta\n\nThe stock market fell sharply today.")
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    retriever = Retriever(IndexStore.load(settings.index_dir, model=fake.name), fake, settings)
+    hits = retriever.search("zebras savanna", k=2)
+    top = hits[0]
+    assert top.passage.title == "Alpha"
+    assert (top.fused_rank, top.dense_rank, top.bm25_rank) == (1, 1, 1)
+    assert top.bm25_score is not None and top.bm25_score > 0
+    assert top.dense_score is not None and top.dense_score > hits[1].dense_score  # type: ignore[operator]
+    assert hits[1].bm25_rank is None, "no query word occurs in the other passage"
+    assert top.scores()["fused_rank"] == 1
+    with pytest.raises(EmptyQuestionError):
+        retriever.search("   ")

@@ -1,0 +1,188 @@
+"""The index folder: save → load → same hits, incremental updates, refusing bad indexes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, write
+
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.indexer import index_paths
+from qa.retrieval import Filters, Retriever
+from qa.store import IndexStore
+
+ARTICLES = {
+    "space.txt": "March 3, 2021\n\nRocket launch\n\nThe rocket launched from Florida carrying "
+                 "a weather satellite. Engineers cheered as the booster landed on a barge.",
+    "garden.txt": "June 9, 2022\n\nGarden tips\n\nTomatoes need full sun and deep watering. "
+                  "Mulch keeps the soil moist during hot summer weeks.",
+    "bank.txt": "Central bank holds rates\n\nThe central bank kept interest rates unchanged, "
+                "citing slowing inflation. Markets rallied after the announcement.",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    for name, text in ARTICLES.items():
+        write(folder / name, text)
+    return folder
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", chunk_tokens=40, abstain_threshold=-1.0)
+
+
+def test_save_load_gives_the_same_hits(tmp_path: Path, corpus: Path, fake: FakeEmbedder) -> None:
+    settings = _settings(tmp_path)
+    report = index_paths([corpus], settings, embedder=fake)
+    assert (report.added, report.documents, report.written) == (3, 3, True)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    retriever = Retriever(store, fake, settings)
+    before = [(h.passage_id, h.fused_score) for h in retriever.search("rocket satellite")]
+    assert store.passage(before[0][0]).title == "Rocket launch"
+    again = Retriever(IndexStore.load(settings.index_dir, model=fake.name), fake, settings)
+    assert [(h.passage_id, h.fused_score) for h in again.search("rocket satellite")] == before
+    manifest = json.loads((settings.index_dir / "manifest.json").read_text())
+    assert manifest["model"] == "fake-bow" and manifest["dim"] == fake.dim
+    assert manifest["counts"] == {"documents": 3, "passages": store.count}
+    assert manifest["chunking"]["chunk_tokens"] == 40
+
+
+def test_dense_search_matches_brute_force(tmp_path: Path, corpus: Path, fake: FakeEmbedder) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    all_vectors = store.vectors(list(range(store.count)))
+    query = fake.embed(["weather satellite rates"])[0]
+    ids, scores = store.dense_search(query, store.count)
+    expected = np.argsort(-(all_vectors @ query), kind="stable")
+    assert np.allclose(scores, np.sort(all_vectors @ query)[::-1], atol=1e-5)
+    assert set(ids[:2]) == set(expected[:2])
+
+
+def test_incremental_add_change_unchanged_and_prune(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    fake = FakeEmbedder()
+    index_paths([corpus], settings, embedder=fake)
+    first_count = len(fake.embedded)
+
+    fake.embedded.clear()
+    report = index_paths([corpus], settings, embedder=fake)
+    assert (report.unchanged, report.written, fake.embedded) == (3, False, [])
+
+    write(corpus / "garden.txt", "June 9, 2022\n\nGarden tips\n\nRoses like clay soil.")
+    write(corpus / "new.txt", "Chess\n\nThe chess final went to a tiebreak.")
+    report = index_paths([corpus], settings, embedder=fake)
+    assert (report.added, report.changed, report.unchanged) == (1, 1, 2)
+    assert len(fake.embedded) == 2 and all("Rocket" not in t for t in fake.embedded)
+    assert first_count >= 3
+
+    (corpus / "bank.txt").unlink()
+    report = index_paths([corpus], settings, embedder=fake)
+    assert report.removed == 0 and report.documents == 4, "without --prune nothing is dropped"
+    report = index_paths([corpus], settings, embedder=fake, prune=True)
+    assert (report.removed, report.documents) == (1, 3)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    titles = {row[2] for row in store.document_rows()}
+    assert titles == {"Rocket launch", "Garden tips", "Chess"}
+    retriever = Retriever(store, fake, settings)
+    assert retriever.search("chess tiebreak")[0].passage.title == "Chess"
+    assert "Roses" in retriever.search("roses clay")[0].passage.text
+
+
+def test_reindex_after_rebuild_embeds_nothing(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=FakeEmbedder())
+    fake = FakeEmbedder()
+    report = index_paths([corpus], settings, embedder=fake, rebuild=True)
+    assert report.written and report.embedded == 0 and fake.embedded == []
+
+
+def test_adding_a_folder_keeps_the_rest(tmp_path: Path, corpus: Path, fake: FakeEmbedder) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus / "space.txt"], settings, embedder=fake)
+    report = index_paths([corpus / "bank.txt"], settings, embedder=fake)
+    assert (report.added, report.documents) == (1, 2)
+
+
+def test_filters_by_source_and_date(tmp_path: Path, corpus: Path, fake: FakeEmbedder) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    retriever = Retriever(IndexStore.load(settings.index_dir, model=fake.name), fake, settings)
+    hits = retriever.search("weather", filters=Filters(source="garden"))
+    assert hits and {h.passage.title for h in hits} == {"Garden tips"}
+    hits = retriever.search("weather", filters=Filters(date_from="2022-01-01"))
+    assert {h.passage.title for h in hits} == {"Garden tips"}
+    hits = retriever.search("weather", filters=Filters(date_to="2021-12-31"))
+    assert {h.passage.title for h in hits} == {"Rocket launch"}
+
+
+def test_missing_index_is_named(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="run `qa index`"):
+        IndexStore.load(tmp_path / "nothing")
+
+
+def test_model_mismatch_is_refused(tmp_path: Path, corpus: Path, fake: FakeEmbedder) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    with pytest.raises(IndexMismatchError, match=r"built with model 'fake-bow'.*--rebuild"):
+        IndexStore.load(settings.index_dir, model="other-model")
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        index_paths([corpus], settings, embedder=FakeEmbedder(name="other-model"))
+    report = index_paths([corpus], settings, embedder=FakeEmbedder(name="other-model"),
+                         rebuild=True)
+    assert report.written
+    assert IndexStore.load(settings.index_dir, model="other-model").manifest.model == "other-model"
+
+
+@pytest.mark.parametrize("damage", ["truncate-vectors", "delete-store", "bad-manifest",
+                                    "flip-bm25", "counts"])
+def test_corrupt_index_is_refused_and_rebuild_recovers(
+    tmp_path: Path, corpus: Path, fake: FakeEmbedder, damage: str
+) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    folder = settings.index_dir
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if damage == "truncate-vectors":
+        path = folder / manifest["files"]["vectors"]
+        path.write_bytes(path.read_bytes()[:50])
+    elif damage == "delete-store":
+        (folder / manifest["files"]["store"]).unlink()
+    elif damage == "bad-manifest":
+        (folder / "manifest.json").write_text("{not json")
+    elif damage == "flip-bm25":
+        path = next((folder / manifest["files"]["bm25"]).glob("*.npy"))
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        manifest["counts"]["passages"] += 1
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+        IndexStore.load(folder, model=fake.name)
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        index_paths([corpus], settings, embedder=fake)
+    index_paths([corpus], settings, embedder=fake, rebuild=True)
+    assert IndexStore.load(folder, model=fake.name).manifest.counts["documents"] == 3
+
+
+def test_leftovers_of_an_interrupted_write_are_ignored_then_removed(
+    tmp_path: Path, corpus: Path, fake: FakeEmbedder
+) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    folder = settings.index_dir
+    (folder / "store-000099.sqlite").write_bytes(b"half written")
+    (folder / "bm25-000099").mkdir()
+    assert IndexStore.load(folder, model=fake.name).manifest.generation == 1
+    write(corpus / "new.txt", "New\n\nA new document.")
+    index_paths([corpus], settings, embedder=fake)
+    names = sorted(p.name for p in folder.iterdir())
+    assert "store-000099.sqlite" not in names and "bm25-000099" not in names
+    assert "store-000002.sqlite" in names and "store-000001.sqlite" not in names
