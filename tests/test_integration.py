@@ -1,0 +1,91 @@
+"""The real bundled model on the real seed article: cited answers, abstention, the cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS
+
+from qa.answer import Answerer
+from qa.config import BUNDLED_MODEL, Settings
+from qa.indexer import index_paths
+from qa.retrieval import Retriever
+from qa.store import IndexStore
+from test_answer import check_consistent
+
+pytestmark = pytest.mark.model
+
+
+class CountingModel:
+    """Wraps the real model and records every text sent to it."""
+
+    def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
+        self._model = model
+        self.name, self.dim, self.max_tokens = model.name, model.dim, model.max_tokens
+        self.sent: list[str] = []
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.sent.extend(texts)
+        return self._model.embed(texts)
+
+    def count_tokens(self, texts):  # type: ignore[no-untyped-def]
+        return self._model.count_tokens(texts)
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, real_model) -> Path:  # type: ignore[no-untyped-def]
+    index_dir = tmp_path_factory.mktemp("seed") / "index"
+    report = index_paths([SEEDS], Settings(index_dir=index_dir), embedder=real_model)
+    assert report.written and report.documents == 1 and report.embedded == report.passages
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def answerer(seed_index: Path, real_model) -> Answerer:  # type: ignore[no-untyped-def]
+    settings = Settings(index_dir=seed_index)
+    store = IndexStore.load(seed_index, model=BUNDLED_MODEL)
+    return Answerer(Retriever(store, real_model, settings), settings)
+
+
+@pytest.mark.parametrize("question", [
+    "Where does the US plan to deploy the missile defence system?",
+    "Where does the US want to put its missile defence system?",
+])
+def test_missile_defence_answer_cites_poland_and_czech_republic(
+    answerer: Answerer, question: str
+) -> None:
+    answer = answerer.ask(question)
+    assert not answer.abstained
+    check_consistent(answer)
+    assert any("Poland and the Czech Republic" in c.highlight for c in answer.citations)
+    cited = answer.citations[0]
+    assert cited.title == "US, Russian officials take conciliatory tone in missile talks"
+    assert cited.date == "2008-03-18"
+    assert cited.source.endswith("000_cf4a24119513014b.txt")
+    document_text = (SEEDS / "000_cf4a24119513014b.txt").read_text()
+    for c in answer.citations:
+        assert c.highlight in document_text
+
+
+@pytest.mark.parametrize("question", [
+    "What is the best recipe for chocolate chip cookies?",
+    "Who won the 2018 football World Cup final?",
+    "How do I reset my router password?",
+])
+def test_questions_about_absent_things_abstain(answerer: Answerer, question: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.abstained, answer.answer
+    assert answer.citations == ()
+
+
+def test_reindexing_unchanged_text_embeds_nothing(
+    seed_index: Path, real_model, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index, copy)
+    counting = CountingModel(real_model)
+    report = index_paths([SEEDS], Settings(index_dir=copy), embedder=counting, rebuild=True)
+    assert report.written and counting.sent == [] and report.embedded == 0
+    assert IndexStore.load(copy, model=BUNDLED_MODEL).count == report.passages
