@@ -67,6 +67,11 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # Loading the bundled model is quick; its progress bar and warnings are noise.
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
 
         path = bundled_model_path() if model == BUNDLED_MODEL else model
         try:

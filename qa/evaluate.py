@@ -78,10 +78,10 @@ def read_queries(path: Path) -> list[Query]:
 
 def doc_ranking(store: IndexStore, passage_ids: Iterable[int], limit: int = 100) -> list[str]:
     """Documents in the order of their best passage."""
-    ids = [int(i) for i in passage_ids]
+    docs = store.passage_doc_ids()
     seen: dict[str, None] = {}
-    for doc_id in store.doc_ids_for(ids):  # type: ignore[arg-type]
-        seen.setdefault(doc_id, None)
+    for pid in passage_ids:
+        seen.setdefault(docs[int(pid)], None)
         if len(seen) >= limit:
             break
     return list(seen)

@@ -282,6 +282,7 @@ class IndexStore:
         self._db = db
         self._vectors = vectors
         self._bm25 = bm25
+        self._passage_docs: list[str] | None = None
 
     @classmethod
     def load(cls, index_dir: Path, *, model: str | None = None, verify: bool = True) -> IndexStore:
@@ -396,9 +397,12 @@ class IndexStore:
         )
         return [int(r[0]) for r in rows]
 
-    def doc_ids_for(self, passage_ids: np.ndarray) -> list[str]:
-        """The document of each passage id, for mapping passage rankings to documents."""
-        return [p.doc_id for p in self.passages([int(i) for i in passage_ids])]
+    def passage_doc_ids(self) -> list[str]:
+        """The document id of every passage, indexed by passage id (read once, then kept)."""
+        if self._passage_docs is None:
+            rows = self._db.execute("SELECT doc_id FROM passages ORDER BY passage_id")
+            self._passage_docs = [r[0] for r in rows]
+        return self._passage_docs
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these passages (no model needed)."""
