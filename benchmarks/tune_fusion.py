@@ -18,7 +18,11 @@ sys.path.insert(0, str(ROOT))
 from qa.answer import load_answerer  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import (  # noqa: E402
-    EVAL_CANDIDATES, default_eval_index, doc_ranking, load_dataset, score_ranking,
+    EVAL_CANDIDATES,
+    default_eval_index,
+    doc_ranking,
+    load_dataset,
+    score_ranking,
 )
 from qa.retrieval import rrf  # noqa: E402
 

@@ -29,6 +29,8 @@ DESCRIPTION = (
 )
 # Every ASCII punctuation character CommonMark lets a backslash escape, except those turned
 # into HTML entities below (`&`, `<`, `>`).
+_SPACE_AROUND_BREAK = re.compile(r"[ \t]*\n[ \t]*")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=\"'^@%/?,;])")
 
 
@@ -44,9 +46,11 @@ def escape_markdown(text: str) -> str:
     # and `&lt;` would show as the characters "&lt;".
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Leading spaces would start a code block; line breaks inside a paragraph are kept.
-    lines = [line.strip() for line in text.split("\n")]
-    return "  \n".join(lines).replace("  \n  \n", "\n\n")
+    # Spaces next to a line break would start a code block or vanish; the text's own line
+    # breaks are kept (a blank line stays a paragraph break). Other spaces are left alone,
+    # so escaped pieces can be joined without losing the space between them.
+    text = _BLANK_LINES.sub("\n\n", _SPACE_AROUND_BREAK.sub("\n", text))
+    return text.replace("\n\n", "\x00").replace("\n", "  \n").replace("\x00", "\n\n")
 
 
 def format_answer(answer: Answer) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from conftest import FakeEmbedder
 
 from qa.chunking import MAX_TITLE_TOKENS, SPECIAL_TOKENS, embed_text, fit_title, split_document
@@ -37,7 +39,7 @@ def test_windows_fit_the_model_with_the_title_and_overlap_by_one_sentence() -> N
     for p in passages:
         assert fake.count_tokens([embed_text(title, p.text)])[0] + SPECIAL_TOKENS <= 40
         assert fake.count_tokens([p.text])[0] <= budget
-    for first, second in zip(passages, passages[1:], strict=False):
+    for first, second in itertools.pairwise(passages):
         assert second.start < first.end, "neighbours share a sentence"
         last_sentence = first.text[first.text.rindex("Sentence") :]
         assert second.text.startswith(last_sentence)
@@ -47,7 +49,7 @@ def test_no_overlap_when_asked() -> None:
     fake = FakeEmbedder()
     passages = split_document(_doc(" ".join(SENTENCES)), fake.count_tokens, max_tokens=20,
                               model_max_tokens=64, overlap_sentences=0)
-    for first, second in zip(passages, passages[1:], strict=False):
+    for first, second in itertools.pairwise(passages):
         assert second.start > first.end
 
 

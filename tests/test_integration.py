@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS
+from test_answer import check_consistent
 
 from qa.answer import Answerer
 from qa.config import BUNDLED_MODEL, Settings
 from qa.indexer import index_paths
 from qa.retrieval import Retriever
 from qa.store import IndexStore
-from test_answer import check_consistent
 
 pytestmark = pytest.mark.model
 

@@ -55,7 +55,7 @@ def test_answer_then_collapsible_sources_with_the_sentence_marked(backend: ChatB
     answer, sources = messages
     assert answer["content"] == "Zebras arrived from Kenya\\. \\[1\\]"
     assert sources["metadata"]["title"] == "Sources (1)"
-    assert "<mark>Zebras arrived from Kenya\\.</mark>" in sources["content"]
+    assert "<mark>Zebras arrived from Kenya\\.</mark> Zebra pineapple" in sources["content"]
     assert "Zoo &lt;news&gt;" in sources["content"]
     assert "2020\\-05\\-01" in sources["content"]
 
