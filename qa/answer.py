@@ -11,20 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
-from .chunking import sentence_spans
 from .config import Settings
+from .dates import parse_date_range
 from .errors import EmptyQuestionError
+from .followup import contextual_query
 from .retrieval import Filters, Hit, Retriever
+from .sentences import choose, score_sentences
 from .store import bm25_tokenize
 
 NOT_FOUND = "I could not find an answer to this in the documents."
-#: Weight of keyword overlap and of passage rank beside the cosine similarity of a sentence.
-_LEXICAL_WEIGHT = 0.3
-_RANK_WEIGHT = 0.05
-#: A second sentence is quoted only if it scores within this margin of the best one.
-_SECOND_SENTENCE_MARGIN = 0.08
 
 
 @dataclass(frozen=True)
@@ -65,21 +63,15 @@ class Answer:
     query_used: str
     related: tuple[Citation, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    #: The (start, end) ISO dates the question was read as asking about, if any.
+    date_range: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    hit: Hit
-    start: int  # document offsets
-    end: int
-    score: float
-
-
 class Answerer:
-    """Turns a question into an `Answer` using a `Retriever`.
+    """Turns a question (and the conversation so far) into an `Answer` using a `Retriever`.
 
     Example:
         >>> answerer = Answerer(retriever, Settings())
@@ -97,8 +89,17 @@ class Answerer:
         k: int | None = None,
         filters: Filters | None = None,
         history: Sequence[dict[str, str]] = (),
+        now: date | None = None,
     ) -> Answer:
         """Answer `question` from the index.
+
+        Args:
+            question: what the user asked.
+            k: passages to retrieve (default `settings.top_k`).
+            filters: restrict to a source and/or a date range.
+            history: earlier turns, `{"role": "user"|"assistant", "content": ...}`; a
+                follow-up question is searched together with what they were about.
+            now: the date relative dates ("last week") count from; today by default.
 
         Raises:
             EmptyQuestionError: the question is blank.
@@ -107,58 +108,29 @@ class Answerer:
         if not question:
             raise EmptyQuestionError("the question is empty; type a question")
         began = time.perf_counter()
-        query = question
-        hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters)
+        query = contextual_query(question, history)
+        when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
+        hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
+                                     boost=when)
         retrieved = time.perf_counter()
-        best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=-1.0)
-        if not hits or best_dense < self.settings.abstain_threshold:
+        dates = (when.start, when.end) if when else None
+        best = max((h.dense_score for h in hits), default=-1.0)
+        if best < self.settings.abstain_threshold:
             related = tuple(_citation(i, h, h.passage.start, h.passage.start)
                             for i, h in enumerate(hits[:3], 1))
             return Answer(question, NOT_FOUND, True, (), query, related,
-                          _timings(began, retrieved))
-        chosen = self._choose(query, hits[: self.settings.answer_passages])
+                          _timings(began, retrieved), dates)
+        scored = score_sentences(
+            query, hits[: self.settings.answer_passages], embed=self.retriever.embedder.embed,
+            terms=lambda texts: bm25_tokenize(texts, return_ids=False),
+            idf=self.retriever.store.idf, settings=self.settings,
+        )
+        chosen = choose(scored, limit=self.settings.answer_sentences,
+                        margin=self.settings.sentence_margin)
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
         text = " ".join(f"{c.highlight} [{c.n}]" for c in citations)
-        return Answer(question, text, False, citations, query, (), _timings(began, retrieved))
-
-    def _choose(self, query: str, hits: Sequence[Hit]) -> list[_Candidate]:
-        candidates = _sentences(hits)
-        sentence_texts = [c.hit.passage.text[c.start - c.hit.passage.start :
-                                              c.end - c.hit.passage.start] for c in candidates]
-        vectors = self.retriever.embedder.embed([query, *sentence_texts])
-        cosine = vectors[1:] @ vectors[0]
-        query_terms = set(bm25_tokenize([query], return_ids=False)[0])
-        sentence_terms = bm25_tokenize(sentence_texts, return_ids=False)
-        scored = []
-        for cand, cos, terms in zip(candidates, cosine, sentence_terms, strict=True):
-            overlap = len(query_terms & set(terms)) / len(query_terms) if query_terms else 0.0
-            prior = _RANK_WEIGHT / cand.hit.fused_rank
-            scored.append(_Candidate(cand.hit, cand.start, cand.end,
-                                     float(cos) + _LEXICAL_WEIGHT * overlap + prior))
-        scored.sort(key=lambda c: -c.score)
-        chosen = scored[:1]
-        for cand in scored[1:]:
-            if len(chosen) >= self.settings.answer_sentences:
-                break
-            if cand.score < chosen[0].score - _SECOND_SENTENCE_MARGIN:
-                break
-            if all(cand.start >= c.end or cand.end <= c.start for c in chosen):
-                chosen.append(cand)
-        return chosen
-
-
-def _sentences(hits: Sequence[Hit]) -> list[_Candidate]:
-    """Every sentence of the hits' passages, as document offsets (duplicates dropped)."""
-    seen: set[tuple[str, int, int]] = set()
-    out = []
-    for hit in hits:
-        base = hit.passage.start
-        for span in sentence_spans(hit.passage.text):
-            key = (hit.doc_id, base + span.start, base + span.end)
-            if key not in seen:
-                seen.add(key)
-                out.append(_Candidate(hit, base + span.start, base + span.end, 0.0))
-    return out
+        return Answer(question, text, False, citations, query, (), _timings(began, retrieved),
+                      dates)
 
 
 def _citation(n: int, hit: Hit, start: int, end: int) -> Citation:
@@ -176,16 +148,15 @@ def _timings(began: float, retrieved: float) -> dict[str, float]:
             "total_s": round(done - began, 4)}
 
 
-
 def load_answerer(settings: Settings) -> Answerer:
     """Open the index at `settings.index_dir` and load its model: what the CLI, UI and API use.
 
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError, ConfigError.
     """
-    from .embedding import load_embedder
+    from .embedding import MemoEmbedder, load_embedder
     from .store import IndexStore
 
     store = IndexStore.load(settings.index_dir, model=settings.model)
-    embedder = load_embedder(settings.model, batch_size=settings.embed_batch_size)
+    embedder = MemoEmbedder(load_embedder(settings.model, batch_size=settings.embed_batch_size))
     return Answerer(Retriever(store, embedder, settings), settings)

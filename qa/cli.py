@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import Settings
-from .errors import QAError
+from .config import CACHE_NAME, Settings
+from .errors import IndexCorruptError, IndexMismatchError, QAError
 
 EPILOG = """examples:
   qa index                          index seeds/ into index/
@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     _index_option(p, help_text="index folder for the dataset (default: eval-index/NAME)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out-of-corpus", type=Path, metavar="QUERIES_JSONL",
+                   help="another dataset's queries.jsonl: report how often they are abstained on")
+    p.add_argument("--no-dates", action="store_true",
+                   help="ignore dates in questions (to measure what date awareness adds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -194,19 +198,31 @@ def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
 def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
           err: TextIO) -> int:
     from .answer import load_answerer
-    from .evaluate import default_eval_index, format_table, load_dataset, run_eval
+    from .evaluate import default_eval_index, format_table, load_dataset, read_queries, run_eval
     from .indexer import index_paths
 
     dataset = load_dataset(args.dataset)
     index_dir = args.index or default_eval_index(args.dataset, settings)
     if index_dir.resolve() == Path("index").resolve():
         raise QAError("qa eval never writes index/; give another --index folder")
-    settings = settings.with_overrides(index_dir=index_dir)
-    report = index_paths([dataset.corpus], settings,
-                         progress=_progress_factory(err, args.quiet))
+    # Evaluation indexes share one embedding cache, so a mixed or rebuilt index re-embeds nothing.
+    settings = settings.with_overrides(
+        index_dir=index_dir,
+        embedding_cache=settings.embedding_cache or str(index_dir.parent / CACHE_NAME),
+    )
+    progress = _progress_factory(err, args.quiet)
+    try:
+        report = index_paths([dataset.corpus], settings, progress=progress)
+    except (IndexMismatchError, IndexCorruptError) as error:
+        # An evaluation index is ours to rebuild (the embedding cache makes it cheap).
+        print(f"rebuilding {index_dir}/: {error}", file=err)
+        report = index_paths([dataset.corpus], settings, progress=progress, rebuild=True)
     for skipped in report.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}", file=err)
-    result = run_eval(load_answerer(settings).retriever, dataset)
+    if args.no_dates:
+        settings = settings.with_overrides(date_weight=0.0)
+    others = read_queries(args.out_of_corpus) if args.out_of_corpus else []
+    result = run_eval(load_answerer(settings), dataset, out_of_corpus=others)
     print(json.dumps(result) if args.json else format_table(result), file=out)
     return 0
 

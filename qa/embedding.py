@@ -189,3 +189,34 @@ def embed_cached(
     for row, key in enumerate(keys):
         matrix[row] = known[key]
     return matrix, len(missing)
+
+
+class MemoEmbedder:
+    """An embedder that remembers recent texts' vectors (sentences of popular passages recur).
+
+    Example:
+        >>> memo = MemoEmbedder(SentenceTransformerEmbedder(), max_items=10_000)
+    """
+
+    def __init__(self, inner: Embedder, *, max_items: int = 50_000) -> None:
+        from collections import OrderedDict
+
+        self.inner = inner
+        self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+        self._max = max_items
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            for text, vector in zip(missing, self.inner.embed(missing), strict=True):
+                self._memo[text] = vector
+        out = np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dim))
+        for text in texts:
+            self._memo.move_to_end(text)
+        while len(self._memo) > self._max:
+            self._memo.popitem(last=False)
+        return out.astype(np.float32, copy=False)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)

@@ -19,9 +19,9 @@ import numpy as np
 from .chunking import Passage, embed_text, fit_title, split_document
 from .config import Settings
 from .embedding import Embedder, EmbeddingCache, embed_cached, load_embedder
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from .errors import IndexMissingError
 from .ingest import Document, Skipped, iter_files, load
-from .store import CACHE_FILE, IndexStore, write_index, write_lock
+from .store import IndexStore, write_index, write_lock
 
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -119,12 +119,12 @@ def index_paths(
 
 
 def _open_existing(index_dir: Path, model: str) -> IndexStore | None:
+    """The index to update, or None for a first run. A mismatched or corrupt index raises:
+    its message says to run `qa index --rebuild`."""
     try:
         return IndexStore.load(index_dir, model=model)
     except IndexMissingError:
         return None
-    except (IndexMismatchError, IndexCorruptError) as err:
-        raise type(err)(f"{err} (`qa index --rebuild` starts over; nothing else is lost)") from None
 
 
 class _Plan:
@@ -221,7 +221,7 @@ class _Plan:
         embedded = 0
         if fresh_rows:
             assert model is not None
-            cache = EmbeddingCache(index_dir / CACHE_FILE)
+            cache = EmbeddingCache(self.settings.cache_path)
             try:
                 fresh, embedded = embed_cached(
                     model, [embed_inputs[i] for i in fresh_rows], cache,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Settings
+from .dates import DateRange
 from .embedding import Embedder
 from .errors import EmptyQuestionError
 from .store import IndexStore, StoredPassage
@@ -34,13 +35,14 @@ class Filters:
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved passage with the evidence for it. Ranks are 1-based; None: not a candidate."""
+    """One retrieved passage with the evidence for it. Ranks are 1-based (None: not among that
+    retriever's candidates); `dense_score` is always the passage's cosine with the query."""
 
     passage: StoredPassage
     fused_rank: int
     fused_score: float
     dense_rank: int | None
-    dense_score: float | None
+    dense_score: float
     bm25_rank: int | None
     bm25_score: float | None
 
@@ -55,7 +57,7 @@ class Hit:
     def scores(self) -> dict[str, float | int | None]:
         return {
             "fused": round(self.fused_score, 6), "fused_rank": self.fused_rank,
-            "dense": None if self.dense_score is None else round(self.dense_score, 6),
+            "dense": round(self.dense_score, 6),
             "dense_rank": self.dense_rank,
             "bm25": None if self.bm25_score is None else round(self.bm25_score, 6),
             "bm25_rank": self.bm25_rank,
@@ -122,28 +124,85 @@ class Retriever:
         bm25 = Ranking(*self.store.bm25_search(query, n, allowed))
         return dense, bm25
 
-    def search(self, query: str, *, k: int | None = None,
-               filters: Filters | None = None) -> list[Hit]:
-        """The top-k passages for `query`, fused from dense and BM25 candidates."""
-        dense, bm25 = self.rankings(query, filters=filters)
-        return self.hits(dense, bm25, k=k or self.settings.top_k)
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        boost: DateRange | None = None,
+    ) -> list[Hit]:
+        """The top-k passages for `query`, fused from dense and BM25 candidates.
 
-    def hits(self, dense: Ranking, bm25: Ranking, *, k: int) -> list[Hit]:
-        """Fuse two rankings and load the top-k passages."""
-        fused = rrf([dense, bm25], [self.settings.dense_weight, self.settings.bm25_weight],
-                    k=self.settings.rrf_k)[:k]
-        dense_at = _positions(dense)
-        bm25_at = _positions(bm25)
-        passages = self.store.passages([pid for pid, _ in fused])
-        out = []
-        for rank, ((pid, score), passage) in enumerate(zip(fused, passages, strict=True), 1):
-            d, b = dense_at.get(pid), bm25_at.get(pid)
-            out.append(Hit(
-                passage=passage, fused_rank=rank, fused_score=score,
-                dense_rank=None if d is None else d[0], dense_score=None if d is None else d[1],
-                bm25_rank=None if b is None else b[0], bm25_score=None if b is None else b[1],
-            ))
+        With `boost`, the same searches restricted to that date range join the fusion (weight
+        `date_weight`), so passages of the time asked about rise without hiding the others.
+        Near-duplicates of a better hit (the same story twice, overlapping chunks) are dropped.
+        """
+        if not query.strip():
+            raise EmptyQuestionError("the question is empty; type a question")
+        vector = self.embedder.embed([query])[0]
+        rankings, weights = self.all_rankings(query, vector, filters=filters, boost=boost)
+        return self.hits(rankings, weights, vector, k=k or self.settings.top_k)
+
+    def all_rankings(
+        self,
+        query: str,
+        vector: np.ndarray,
+        *,
+        filters: Filters | None = None,
+        boost: DateRange | None = None,
+        candidates: int | None = None,
+    ) -> tuple[list[Ranking], list[float]]:
+        """The rankings to fuse and their weights: dense and BM25, then, with `boost`, dense
+        and BM25 restricted to its date range."""
+        n = candidates or self.settings.candidates
+        dense, bm25 = self.rankings(query, filters=filters, vector=vector, candidates=n)
+        rankings, weights = [dense, bm25], [self.settings.dense_weight, self.settings.bm25_weight]
+        if boost is not None:
+            base = filters or Filters()
+            dated = Filters(
+                source=base.source,
+                date_from=max(d for d in (base.date_from, boost.start) if d),
+                date_to=min(d for d in (base.date_to, boost.end) if d),
+            )
+            rankings += list(self.rankings(query, filters=dated, vector=vector, candidates=n))
+            weights += [w * self.settings.date_weight for w in weights]
+        return rankings, weights
+
+    def hits(self, rankings: Sequence[Ranking], weights: Sequence[float], vector: np.ndarray,
+             *, k: int) -> list[Hit]:
+        """Fuse rankings (dense first, BM25 second, then any others) into the top-k hits."""
+        fused = rrf(rankings, weights, k=self.settings.rrf_k)
+        dense_at, bm25_at = _positions(rankings[0]), _positions(rankings[1])
+        out: list[Hit] = []
+        kept: list[np.ndarray] = []
+        for start in range(0, len(fused), max(k * 2, 10)):
+            batch = fused[start : start + max(k * 2, 10)]
+            ids = [pid for pid, _ in batch]
+            for (pid, score), passage, vec in zip(batch, self.store.passages(ids),
+                                                  self.store.vectors(ids), strict=True):
+                if any(float(vec @ other) >= self.settings.duplicate_cosine for other in kept) \
+                        or any(_overlaps(passage, h.passage) for h in out):
+                    continue
+                d, b = dense_at.get(pid), bm25_at.get(pid)
+                out.append(Hit(
+                    passage=passage, fused_rank=len(out) + 1, fused_score=score,
+                    dense_rank=None if d is None else d[0], dense_score=float(vec @ vector),
+                    bm25_rank=None if b is None else b[0], bm25_score=None if b is None else b[1],
+                ))
+                kept.append(vec)
+                if len(out) >= k:
+                    return out
         return out
+
+
+def _overlaps(a: StoredPassage, b: StoredPassage) -> bool:
+    """Whether two passages of one document share at least half of the shorter one (the
+    one-sentence overlap of neighbouring chunks doesn't count)."""
+    if a.doc_id != b.doc_id:
+        return False
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    return shared * 2 >= min(a.end - a.start, b.end - b.start)
 
 
 def _positions(ranking: Ranking) -> dict[int, tuple[int, float]]:

@@ -31,9 +31,8 @@ from .chunking import Passage
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .ingest import Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-CACHE_FILE = "embeddings.sqlite"
 LOCK_FILE = ".lock"
 _REBUILD = "run `qa index --rebuild` to build it again"
 
@@ -148,6 +147,8 @@ def bm25_tokenize(texts: Sequence[str], *, return_ids: bool = True) -> Any:
     return bm25s.tokenize(
         list(texts),
         stopwords="en",
+        # Single characters count: "IL-6", "type 2", "vitamin D" (+0.008 nDCG@10 on scifact).
+        token_pattern=r"(?u)\b\w+\b",
         stemmer=Stemmer.Stemmer("english"),
         return_ids=return_ids,
         show_progress=False,
@@ -403,6 +404,18 @@ class IndexStore:
             rows = self._db.execute("SELECT doc_id FROM passages ORDER BY passage_id")
             self._passage_docs = [r[0] for r in rows]
         return self._passage_docs
+
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25 inverse document frequency of each (already analysed) term over passages."""
+        n = self.count
+        out: dict[str, float] = {}
+        vocab = self._bm25.vocab_dict if self._bm25 is not None else {}
+        indptr = self._bm25.scores["indptr"] if self._bm25 is not None else None
+        for term in terms:
+            tid = vocab.get(term)
+            df = 0 if tid is None or indptr is None else int(indptr[tid + 1] - indptr[tid])
+            out[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these passages (no model needed)."""
