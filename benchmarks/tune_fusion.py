@@ -37,9 +37,8 @@ def main() -> None:
             for q, v in zip(dataset.queries, vectors, strict=True)]
     print(f"{dataset.name}: {len(runs)} queries")
     print("w_dense w_bm25 rrf_k  ndcg@10 recall@1 recall@5 recall@100")
-    for wd, wb, k in product((0.5, 0.7, 1.0), (0.7, 1.0, 1.5), (5, 20, 60)):
-        if wd == wb and wd != 1.0:
-            continue
+    for wd, k in product((0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2), (1, 2, 5, 10, 20, 60)):
+        wb = 1.0
         total = {"ndcg@10": 0.0, "recall@1": 0.0, "recall@5": 0.0, "recall@100": 0.0}
         for query, (dense, bm25) in zip(dataset.queries, runs, strict=True):
             fused = [pid for pid, _ in rrf([dense, bm25], [wd, wb], k=k)]

@@ -13,19 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import hmac
 import logging
-import os
-import re
-import secrets
-import threading
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import Depends, FastAPI, Query, Request, UploadFile
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -49,10 +43,10 @@ API_VERSION = "v1"
 MAX_K = 50
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-#: What the upload endpoint accepts: the file types the indexer reads, less BEIR corpora.
-UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
-_MAX_NAME_CHARS = 60
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+#: FastAPI's OpenTelemetry hooks, all off: nothing about requests is recorded or exported.
+NO_TELEMETRY: dict[str, Any] = {"tracing": False, "metrics": False, "logs": False,
+                                "operation_spans": False, "auto_configure": False}
 _INTERNAL = "Something went wrong answering this; the server log has the details."
 
 #: How each named error reaches a client: HTTP status and a stable error code.
@@ -92,16 +86,18 @@ class Turn(BaseModel):
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str | None = Field(None, description="Documents whose path contains this, or doc_id")
-    date_from: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2008-01-01"])
-    date_to: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2008-12-31"])
+    source: str | None = Field(default=None,
+                               description="Documents whose path contains this, or a doc_id")
+    date_from: str | None = Field(default=None, pattern=_ISO_DATE, examples=["2008-01-01"])
+    date_to: str | None = Field(default=None, pattern=_ISO_DATE, examples=["2008-12-31"])
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="The question (at most QA_MAX_QUESTION_CHARS characters)",
                           examples=["Where does the US want to put its missile defence system?"])
-    k: int | None = Field(None, ge=1, le=MAX_K, description="Passages to retrieve (default 5)")
+    k: int | None = Field(default=None, ge=1, le=MAX_K,
+                          description="Passages to retrieve (default: the server's top_k)")
     filters: FiltersIn | None = None
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first")
 
@@ -138,6 +134,9 @@ class AnswerOut(BaseModel):
     query_used: str
     related: list[CitationOut] = []
     timings: dict[str, float] = {}
+    date_range: tuple[str, str] | None = Field(
+        default=None, description="The (start, end) ISO dates the question was read as asking "
+                                  "about, if it names a time")
 
 
 class HealthOut(BaseModel):
@@ -146,7 +145,7 @@ class HealthOut(BaseModel):
     model: str | None = None
     documents: int = 0
     passages: int = 0
-    message: str | None = Field(None, description="Why the index is unavailable")
+    message: str | None = Field(default=None, description="Why the index is unavailable")
 
 
 class DocumentOut(BaseModel):
@@ -163,44 +162,19 @@ class DocumentPage(BaseModel):
     documents: list[DocumentOut]
 
 
-class SkippedOut(BaseModel):
-    source: str
-    reason: str
-
-
-class IndexChange(BaseModel):
-    """What an index change did, as `qa index` reports it."""
-
-    added: int
-    changed: int
-    unchanged: int
-    removed: int
-    documents: int
-    passages: int
-    embedded: int
-    written: bool
-    skipped: list[SkippedOut]
-    seconds: float
-
-
-class UploadOut(BaseModel):
-    stored_as: str = Field(description="The file name given to the upload on the server")
-    doc_id: str
-    index: IndexChange
-
-
 class ErrorOut(BaseModel):
     error: str = Field(examples=["index_missing"])
     message: str = Field(examples=["no index at index/ yet; run `qa index` to build it"])
 
 
 def error_response(status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The JSON body every failure has: `{"error": code, "message": message}`."""
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` saying these statuses answer with an `ErrorOut`."""
     return {status: {"model": ErrorOut} for status in statuses}
 
 
@@ -213,13 +187,13 @@ def create_api(settings: Settings, backend: AnswererSource) -> FastAPI:
     """
     api = FastAPI(
         title="qa API", version=API_VERSION, docs_url=None, redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url="/openapi.json", telemetry=NO_TELEMETRY,  # type: ignore[arg-type]
         description="Answers quoted verbatim from the indexed documents, with numbered "
                     "citations. Errors are JSON: `{\"error\": code, \"message\": text}`.",
     )
     _add_error_handlers(api)
 
-    @api.post("/ask", response_model=AnswerOut, responses=_errors(413, 422, 503),
+    @api.post("/ask", response_model=AnswerOut, responses=error_docs(413, 422, 503),
               summary="Answer a question from the documents")
     def ask(body: AskRequest) -> dict[str, Any]:
         if len(body.question) > settings.max_question_chars:
@@ -246,7 +220,7 @@ def create_api(settings: Settings, backend: AnswererSource) -> FastAPI:
                         passages=manifest.counts["passages"])
         return JSONResponse(out.model_dump())
 
-    @api.get("/documents", response_model=DocumentPage, responses=_errors(503),
+    @api.get("/documents", response_model=DocumentPage, responses=error_docs(503),
              summary="The indexed documents, a page at a time, in index order")
     def documents(offset: Annotated[int, Query(ge=0)] = 0,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE) -> Any:
@@ -262,7 +236,10 @@ def create_api(settings: Settings, backend: AnswererSource) -> FastAPI:
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
     if settings.admin_token:
-        _add_index_routes(api, settings, backend)
+        # Imported here: without a token, the code that changes the index is not even loaded.
+        from .uploads import add_index_routes
+
+        add_index_routes(api, settings, backend)
     return api
 
 
@@ -294,143 +271,6 @@ def _add_error_handlers(api: FastAPI) -> None:
     def internal(_request: Request, _err: Exception) -> JSONResponse:
         log.exception("API request failed")
         return error_response(500, "internal", _INTERNAL)
-
-
-def _add_index_routes(api: FastAPI, settings: Settings, backend: AnswererSource) -> None:
-    """Upload, delete and reindex, each needing `Authorization: Bearer <admin token>`."""
-    lock = threading.Lock()  # one index change at a time; the indexer's file lock refuses two
-    bearer = HTTPBearer(auto_error=False, description="The server's QA_ADMIN_TOKEN")
-
-    def require_token(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-            raise ApiError(401, "unauthorized",
-                           "changing the index needs the admin token: send "
-                           "`Authorization: Bearer <QA_ADMIN_TOKEN>`",
-                           headers={"WWW-Authenticate": "Bearer"})
-
-    guarded = [Depends(require_token)]
-
-    @api.post("/documents", status_code=201, response_model=UploadOut, dependencies=guarded,
-              responses=_errors(401, 413, 415, 422, 503), summary="Upload and index a document")
-    def upload(file: UploadFile) -> dict[str, Any]:
-        from .indexer import index_paths
-        from .ingest import file_doc_id
-
-        target = _store_upload(file, settings)
-        with lock:
-            try:
-                report = index_paths([target], settings, embedder=_embedder(backend))
-            except BaseException:
-                target.unlink(missing_ok=True)
-                raise
-            if report.skipped:
-                target.unlink(missing_ok=True)
-                raise IngestError(f"{file.filename}: {report.skipped[0].reason}")
-            _reload(backend)
-        return {"stored_as": target.name, "doc_id": file_doc_id(target),
-                "index": _change(report)}
-
-    @api.delete("/documents/{doc_id}", response_model=IndexChange, dependencies=guarded,
-                responses=_errors(401, 403, 404, 503), summary="Delete an uploaded document")
-    def delete(doc_id: str) -> dict[str, Any]:
-        from .indexer import index_paths
-
-        row = next((r for r in backend.answerer().retriever.store.document_rows()
-                    if r[0] == doc_id), None)
-        if row is None:
-            raise ApiError(404, "not_found", f"no document with id {doc_id!r} in the index")
-        path = Path(row[1].split("#")[0]).resolve()
-        if not path.is_relative_to(settings.uploads_dir.resolve()):
-            raise ApiError(403, "not_uploaded",
-                           "only documents uploaded over HTTP can be deleted here; delete the "
-                           "file itself and run `qa index --prune`")
-        with lock:
-            path.unlink(missing_ok=True)
-            # Pruning drops every document whose file is gone: this one, and any other.
-            report = index_paths([], settings, prune=True, embedder=_embedder(backend))
-            _reload(backend)
-        return _change(report)
-
-    @api.post("/reindex", response_model=IndexChange, dependencies=guarded,
-              responses=_errors(401, 503),
-              summary="Re-read every indexed file and the uploads folder; drop vanished ones")
-    def reindex() -> dict[str, Any]:
-        from .indexer import index_paths
-
-        rows = backend.answerer().retriever.store.document_rows()
-        paths = {Path(r[1].split("#")[0]) for r in rows}
-        paths = {p for p in paths if p.exists()}
-        if settings.uploads_dir.is_dir():
-            paths.add(settings.uploads_dir)
-        with lock:
-            report = index_paths(sorted(paths), settings, prune=True, embedder=_embedder(backend))
-            _reload(backend)
-        return _change(report)
-
-
-def _store_upload(file: UploadFile, settings: Settings) -> Path:
-    """Save an upload under a generated name in the uploads folder. The client's file name
-    gives only the suffix and a cleaned-up stem: never a folder, never `..`.
-
-    Raises:
-        ApiError: 415 for a type the indexer does not read, 413 over `max_upload_bytes`.
-    """
-    name = (file.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, ext = name.rpartition(".")
-    suffix = f".{ext.lower()}" if dot else ""
-    if suffix not in UPLOAD_SUFFIXES:
-        raise ApiError(415, "unsupported_type", f"{suffix or 'a file without a suffix'} can't be "
-                       f"indexed; upload one of {', '.join(UPLOAD_SUFFIXES)}")
-    clean = _NAME_CHARS.sub("-", stem).strip("-_")[:_MAX_NAME_CHARS] or "upload"
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    target = settings.uploads_dir / f"{clean}-{secrets.token_hex(4)}{suffix}"
-    partial = settings.uploads_dir / f".{target.name}.part"  # hidden: the indexer skips it
-    try:
-        size = 0
-        with partial.open("xb") as out:
-            while chunk := file.file.read(1 << 16):
-                size += len(chunk)
-                if size > settings.max_upload_bytes:
-                    raise ApiError(413, "too_large", f"the file is over the upload limit of "
-                                   f"{settings.max_upload_bytes} bytes (QA_MAX_UPLOAD_BYTES)")
-                out.write(chunk)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
-
-
-def _embedder(backend: AnswererSource) -> Any:
-    """The loaded model, so indexing does not load a second one (None: the index is not
-    loaded yet, and the indexer loads the configured model if it needs one)."""
-    try:
-        return backend.answerer().retriever.embedder
-    except QAError:
-        return None
-
-
-def _reload(backend: AnswererSource) -> None:
-    """Point the shared answerer at the index just written. A request already running keeps
-    the retriever it started with, so it never mixes two generations."""
-    from .retrieval import Retriever
-    from .store import IndexStore
-
-    answerer = backend.answerer()
-    embedder = answerer.retriever.embedder
-    store = IndexStore.load(answerer.settings.index_dir, model=embedder.name)
-    answerer.retriever = Retriever(store, embedder, answerer.settings)
-
-
-def _change(report: Any) -> dict[str, Any]:
-    return {
-        "added": report.added, "changed": report.changed, "unchanged": report.unchanged,
-        "removed": report.removed, "documents": report.documents, "passages": report.passages,
-        "embedded": report.embedded, "written": report.written, "seconds": report.seconds,
-        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-    }
 
 
 def _docs_page(schema: dict[str, Any], base: str) -> str:

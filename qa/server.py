@@ -1,30 +1,109 @@
-"""One HTTP server: a FastAPI app with the Gradio chat mounted at `/`.
+"""One HTTP server: the Gradio chat at `/`, the REST API at `/api/v1`, the widget at `/widget.js`.
 
 It binds 127.0.0.1 unless told otherwise, and turns off everything that would call out or
-expose more than the chat: analytics, share links, monitoring, run history, MCP.
+expose more than asked: analytics, share links, monitoring, run history, MCP. Browsers from
+other sites get CORS headers only when their origin is configured (none by default), pages may
+frame the chat only from the configured ancestors ('self' by default), and request bodies are
+capped.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from html import escape
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
+from .errors import ConfigError
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
     from .ui import ChatBackend
+
+#: Bytes a multipart upload may carry beyond the file itself (boundaries, part headers).
+_MULTIPART_OVERHEAD = 64 * 1024
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+_CSP_SOURCE = re.compile(r"^('self'|'none'|[A-Za-z][A-Za-z0-9+.\-]*:(//[^\s;,'\"]+)?|"
+                         r"[^\s;,'\":]+(:\d+)?)$")
+_EMBED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+              "img-src 'self'; base-uri 'none'; form-action 'none'")
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting as a list (blank items dropped).
+
+    Example:
+        >>> split_list(" https://a.org, ,https://b.org ")
+        ['https://a.org', 'https://b.org']
+    """
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    """The origins allowed to call the server from a browser.
+
+    Raises:
+        ConfigError: an item is not an origin like `https://example.org:8443` (`*` included:
+            trusting every site is not offered).
+    """
+    origins = [o.rstrip("/") for o in split_list(settings.cors_origins)]
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ConfigError(f"QA_CORS_ORIGINS: {origin!r} is not an origin like "
+                              "https://example.org or http://127.0.0.1:8000")
+    return origins
+
+
+def frame_ancestors(settings: Settings) -> str:
+    """The `frame-ancestors` directive for the configured sources.
+
+    Raises:
+        ConfigError: an item is not a CSP source such as 'self', 'none' or https://example.org.
+    """
+    sources = split_list(settings.frame_ancestors) or ["'none'"]
+    for source in sources:
+        if not _CSP_SOURCE.match(source):
+            raise ConfigError(f"QA_FRAME_ANCESTORS: {source!r} is not a CSP source such as "
+                              "'self', 'none' or https://example.org")
+    return "frame-ancestors " + " ".join(sources)
 
 
 def create_app(settings: Settings, backend: ChatBackend | None = None) -> Any:
-    """The ASGI app (FastAPI) serving the chat; `backend` defaults to one loading the index
-    and model named by `settings` (tests pass one with a fake embedder)."""
+    """The ASGI app (FastAPI) serving the chat, the API and the widget. `backend` defaults to
+    one loading the index and model named by `settings` (tests pass one with a fake embedder);
+    the chat and the API share it.
+
+    Raises:
+        ConfigError: a CORS origin or frame ancestor is malformed.
+    """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import gradio as gr
     from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
 
-    from .ui import build_ui
+    from .api import NO_TELEMETRY, create_api
+    from .ui import ChatBackend, build_ui
 
-    app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
+    origins = cors_origins(settings)
+    ancestors = frame_ancestors(settings)
+    backend = backend or ChatBackend(settings)
+    app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None,
+                  telemetry=NO_TELEMETRY)  # type: ignore[arg-type]
+    # Outermost last: security headers on every response, then CORS (so a 413 is readable by
+    # an allowed page), then the size cap. With a CORSMiddleware on the parent app, Gradio
+    # adds no CORS handling of its own; its own would echo any Origin whenever the Host header
+    # is not localhost.
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes,
+                       upload_limit=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
+                       allow_methods=["GET", "POST", "DELETE"],
+                       allow_headers=["Content-Type", "Authorization"], max_age=600)
+    app.add_middleware(SecurityHeaders, csp=ancestors)
+    app.mount("/api/v1", create_api(settings, backend))
+    _add_widget_routes(app)
     blocks = build_ui(settings, backend)
     return gr.mount_gradio_app(
         app,
@@ -39,6 +118,7 @@ def create_app(settings: Settings, backend: ChatBackend | None = None) -> Any:
         ssr_mode=False,
         pwa=False,
         show_error=False,
+        max_file_size=settings.max_request_bytes,
     )
 
 
@@ -48,3 +128,96 @@ def serve(settings: Settings) -> None:
 
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _add_widget_routes(app: Any) -> None:
+    """`/widget.js`, and `/embed`: a page with the snippets and a live widget."""
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, Response
+
+    static = files("qa") / "static"
+    widget = (static / "widget.js").read_text(encoding="utf-8")
+    css = (static / "embed.css").read_text(encoding="utf-8")
+    page = (static / "embed.html").read_text(encoding="utf-8")
+
+    def widget_js(_request: Request) -> Response:
+        return Response(widget, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+    def embed_css(_request: Request) -> Response:
+        return Response(css, media_type="text/css; charset=utf-8")
+
+    def embed(request: Request) -> HTMLResponse:
+        base = str(request.base_url).rstrip("/")
+        return HTMLResponse(page.replace("{{BASE}}", escape(base)),
+                            headers={"Content-Security-Policy": _EMBED_CSP})
+
+    # Plain Starlette routes: nothing to validate, and FastAPI need not read the signatures.
+    app.add_route("/widget.js", widget_js, methods=["GET"], include_in_schema=False)
+    app.add_route("/embed.css", embed_css, methods=["GET"], include_in_schema=False)
+    app.add_route("/embed", embed, methods=["GET"], include_in_schema=False)
+
+
+class SecurityHeaders:
+    """Adds `Content-Security-Policy: frame-ancestors …` and `X-Content-Type-Options: nosniff`
+    to every response. The CSP header is added beside any the route set; browsers enforce
+    each."""
+
+    def __init__(self, app: ASGIApp, *, csp: str) -> None:
+        self.app = app
+        self.csp = csp.encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"content-security-policy", self.csp))
+                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, by Content-Length up front or by
+    counting a streamed body; `POST /api/v1/documents` (uploads) gets `upload_limit`."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.datastructures import Headers
+        from starlette.exceptions import HTTPException
+
+        from .api import error_response
+
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"] == "/api/v1/documents"
+        limit = self.upload_limit if upload else self.limit
+        message = (f"the request is over the server's limit of {limit} bytes "
+                   f"({'QA_MAX_UPLOAD_BYTES' if upload else 'QA_MAX_REQUEST_BYTES'})")
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await error_response(413, "too_large", message)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            incoming = await receive()
+            seen += len(incoming.get("body", b""))
+            if seen > limit:  # raised where the app reads the body, so it answers 413
+                raise HTTPException(413, message)
+            return incoming
+
+        await self.app(scope, counted, send)

@@ -1,4 +1,5 @@
-"""The real chat page in headless Chromium: document text shows as the characters it is.
+"""The real chat page in headless Chromium: it answers about the seed article with the real
+model, and document text shows as the characters it is.
 
 A document full of hostile text (script tags, HTML images with `onerror`, a Markdown image
 pointing at a local "tracking pixel" server, a `javascript:` link, `$$…$$` math, bold in
@@ -6,25 +7,25 @@ Markdown and HTML) is indexed with the fake embedder and served by the real app.
 a question in the browser, opens the sources, and checks that nothing ran, nothing was loaded,
 no markup came from the document, the characters are visible as text, and the quoted sentence
 is inside `<mark>`. Needs Debian's Chromium at /usr/bin/chromium (`make browser`).
+Screenshots go to screenshots/ (git-ignored) for people to look at.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-import socket
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeEmbedder, write
+from conftest import ROOT, SEEDS, FakeEmbedder, write
+from test_api import free_port, serve_app
 
 from qa.answer import Answer, Answerer
-from qa.config import Settings
+from qa.config import BUNDLED_MODEL, Settings
 from qa.indexer import index_paths
 from qa.retrieval import Retriever
 from qa.server import create_app
@@ -41,7 +42,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 QUESTION = "Where did the zebra pineapple tracker hide in the text?"
-SCREENSHOT = Path("/tmp/chat.png")
+SEED_QUESTION = "Where does the US want to put its missile defence system?"
+SCREENSHOTS = ROOT / "screenshots"
 TIMEOUT_MS = 20_000
 
 pytestmark = [
@@ -68,6 +70,7 @@ def hostile_document(pixel: str) -> tuple[str, str, list[str]]:
         f"The zebra pineapple tracker ![tracker]({pixel}/pixel.png) hid in the text",
         f"A zebra pineapple frame <iframe src=\"{pixel}/frame.html\"></iframe> sat there",
         "The zebra pineapple formula $$x^2$$ was written as math",
+        f"The zebra pineapple sum $$<img src={pixel}/math.png>$$ was math with an image",
         "The zebra pineapple notes had **bold** and <b>bold</b> and _slanted_ words",
         "A zebra pineapple link [link](javascript:alert(1)) asked to be clicked",
         f"The zebra pineapple autolink <{pixel}/auto> and `zebra code` stayed put",
@@ -79,6 +82,7 @@ def hostile_document(pixel: str) -> tuple[str, str, list[str]]:
         f"![tracker]({pixel}/pixel.png)",
         f'<iframe src="{pixel}/frame.html"></iframe>',
         "$$x^2$$",
+        f"$$<img src={pixel}/math.png>$$",
         "**bold**",
         "<b>bold</b>",
         "_slanted_",
@@ -106,9 +110,9 @@ class _PixelHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def pixel_server() -> Iterator[tuple[str, list[str]]]:
-    """A local server that records every request: (base URL, list of requested paths)."""
+@contextlib.contextmanager
+def running_pixel_server() -> Iterator[tuple[str, list[str]]]:
+    """A local "beacon" that records every request: (base URL, list of requested paths)."""
     hits: list[str] = []
     handler = type("Pixel", (_PixelHandler,), {"hits": hits})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -122,21 +126,19 @@ def pixel_server() -> Iterator[tuple[str, list[str]]]:
         thread.join(timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture
+def pixel_server() -> Iterator[tuple[str, list[str]]]:
+    with running_pixel_server() as server:
+        yield server
 
 
 @pytest.fixture
 def chat_server(tmp_path: Path, pixel_server: tuple[str, list[str]]) -> Iterator[dict[str, Any]]:
     """The real app over an index of the hostile document, served by uvicorn in a thread."""
-    import uvicorn
-
     pixel, _ = pixel_server
     title, text, visible = hostile_document(pixel)
     write(tmp_path / "docs" / "hostile_notes.txt", text)
-    port = _free_port()
+    port = free_port()
     settings = Settings(index_dir=tmp_path / "index", model="fake-bow", abstain_threshold=-1.0,
                         port=port)
     fake = FakeEmbedder(max_tokens=512)  # the whole document is one passage, shown in full
@@ -149,49 +151,93 @@ def chat_server(tmp_path: Path, pixel_server: tuple[str, list[str]]) -> Iterator
     expected = backend.answerer().ask(QUESTION)
     assert not expected.abstained and expected.citations
 
-    app = create_app(settings, backend)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=3))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the chat server did not start")
-        time.sleep(0.05)
     try:
-        yield {"url": url, "title": title, "visible": visible, "expected": expected}
+        with serve_app(create_app(settings, backend), port) as url:
+            yield {"url": url + "/", "title": title, "visible": visible, "expected": expected}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         backend.answerer().retriever.store.close()
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1000})
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
+            yield browser
         finally:
             browser.close()
 
 
+def new_page(browser: Any, **options: Any) -> Any:
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **options})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def fully_shown(locator: Any) -> None:
+    """Wait until `locator` is wholly in view: not clipped by an opening animation."""
+    from playwright.sync_api import expect
+
+    locator.scroll_into_view_if_needed()
+    expect(locator).to_be_in_viewport(ratio=1.0)
+
+
+def screenshot(page: Any, name: str, **options: Any) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), **options)
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    with chromium() as browser:
+        yield new_page(browser)
+
+
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture
+def seed_chat(tmp_path: Path, real_model: Any) -> Iterator[str]:
+    """The real app over the seed article, indexed and answered with the real model."""
+    settings = Settings(index_dir=tmp_path / "index", model=BUNDLED_MODEL)
+    index_paths([SEEDS], settings, embedder=real_model)
+
+    def loader(s: Settings) -> Answerer:
+        store = IndexStore.load(s.index_dir, model=real_model.name)
+        return Answerer(Retriever(store, real_model, s), s)
+
+    backend = ChatBackend(settings, loader=loader)
+    try:
+        with serve_app(create_app(settings, backend), free_port()) as url:
+            yield url + "/"
+    finally:
+        backend.answerer().retriever.store.close()
+
+
+@pytest.mark.model
+def test_chat_answers_about_the_seed_article(seed_chat: str, page: Any) -> None:
+    page.goto(seed_chat)
+    box = page.get_by_test_id("textbox")
+    box.fill(SEED_QUESTION)
+    box.press("Enter")
+    answer = page.get_by_test_id("bot").filter(has_text="[1]").first
+    answer.wait_for(state="visible")
+    sources = page.locator(".thought-group .title").filter(has_text="Sources (")
+    sources.click()
+    marks = page.locator('[data-testid="bot"] mark')
+    fully_shown(marks.first)
+    screenshot(page, "chat.png")
+
+    assert "Poland" in answer.inner_text()
+    passages = page.locator('[data-testid="bot"] blockquote').all_inner_texts()
+    assert any("Poland and the Czech Republic" in _squash(p) for p in passages), passages
+    strong = page.locator('[data-testid="bot"] strong').first.inner_text()
+    assert strong.startswith("[1] ") and "missile" in strong
 
 
 def test_document_text_never_renders_as_markup(
@@ -225,7 +271,8 @@ def test_document_text_never_renders_as_markup(
     sources_title.click()
     marks = page.locator('[data-testid="bot"] mark')
     marks.first.wait_for(state="visible")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    fully_shown(marks.first)
+    screenshot(page, "chat-hostile-document.png", full_page=True)
 
     # Nothing ran, nothing was loaded: no element points at the pixel server, the browser asked
     # only the app for anything, and the pixel server heard nothing.
