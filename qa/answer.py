@@ -82,6 +82,14 @@ class Answerer:
         self.retriever = retriever
         self.settings = settings
 
+    def reloaded(self) -> Answerer:
+        """A new answerer on the index as it is now on disk, sharing this one's model."""
+        from .store import IndexStore
+
+        embedder = self.retriever.embedder
+        store = IndexStore.load(self.settings.index_dir, model=embedder.name)
+        return Answerer(Retriever(store, embedder, self.settings), self.settings)
+
     def ask(
         self,
         question: str,

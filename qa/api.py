@@ -65,6 +65,10 @@ class AnswererSource(Protocol):
 
     def answerer(self) -> Answerer: ...
 
+    def reload(self) -> None:
+        """Use the index as it is now on disk (after an upload, delete or reindex)."""
+        ...
+
 
 class ApiError(Exception):
     """A refusal with its HTTP status, error code and one-line message."""

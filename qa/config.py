@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ class Settings:
     frame_ancestors: str = "'self'"
     max_question_chars: int = 2000
     max_request_bytes: int = 1_000_000
-    admin_token: str = ""
+    admin_token: str = field(default="", repr=False)
     uploads_dir: Path = Path("uploads")
     max_upload_bytes: int = 20_000_000
 

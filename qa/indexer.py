@@ -19,9 +19,9 @@ import numpy as np
 from .chunking import Passage, embed_text, fit_title, split_document
 from .config import Settings
 from .embedding import Embedder, EmbeddingCache, embed_cached, load_embedder
-from .errors import IndexMissingError
+from .errors import IndexMismatchError, IndexMissingError
 from .ingest import Document, Skipped, iter_files, load
-from .store import IndexStore, write_index, write_lock
+from .store import FORMAT_VERSION, IndexStore, write_index, write_lock
 
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -125,6 +125,13 @@ def _open_existing(index_dir: Path, model: str) -> IndexStore | None:
         return IndexStore.load(index_dir, model=model)
     except IndexMissingError:
         return None
+    except IndexMismatchError:
+        # An index written by another version of qa: its documents are read back and indexed
+        # again in the current format, so nothing is lost. Another model still stops here.
+        old = IndexStore.load(index_dir, model=model, any_format=True)
+        if old.manifest.format_version == FORMAT_VERSION:
+            raise
+        return old
 
 
 class _Plan:
@@ -140,10 +147,11 @@ class _Plan:
         self.old_rows = {r[0]: r for r in old.document_rows()} if old else {}
         for doc_id in self.old_rows:
             self.docs[doc_id] = None
-        self.rechunk_all = old is not None and any(
-            old.manifest.chunking.get(k) != v
-            for k, v in chunking_settings(settings, None).items() if k != "model_max_tokens"
-        )
+        self.rechunk_all = old is not None and (
+            old.manifest.format_version != FORMAT_VERSION or any(
+                old.manifest.chunking.get(k) != v
+                for k, v in chunking_settings(settings, None).items() if k != "model_max_tokens"
+            ))
 
     def take(self, item: Document | Skipped) -> None:
         if isinstance(item, Skipped):

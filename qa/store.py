@@ -286,8 +286,12 @@ class IndexStore:
         self._passage_docs: list[str] | None = None
 
     @classmethod
-    def load(cls, index_dir: Path, *, model: str | None = None, verify: bool = True) -> IndexStore:
+    def load(cls, index_dir: Path, *, model: str | None = None, verify: bool = True,
+             any_format: bool = False) -> IndexStore:
         """Open the index at `index_dir`, checking it is whole and built with `model`.
+
+        `any_format` accepts an older format version, only to read its documents back for
+        re-indexing (the indexer does this when the format changed).
 
         Raises:
             IndexMissingError: there is no index yet.
@@ -298,7 +302,7 @@ class IndexStore:
         import faiss
 
         manifest = Manifest.read(index_dir)
-        if manifest.format_version != FORMAT_VERSION:
+        if manifest.format_version != FORMAT_VERSION and not any_format:
             raise IndexMismatchError(
                 f"index format {manifest.format_version} at {index_dir}/ is not the supported "
                 f"format {FORMAT_VERSION}; {_REBUILD}"

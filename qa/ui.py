@@ -113,8 +113,18 @@ class ChatBackend:
                 self._answerer = self._loader(self.settings)
             return self._answerer
 
+    def reload(self) -> None:
+        """Answer from the index as it is now on disk (it changed over HTTP)."""
+        with self._lock:
+            self._answerer = (self._answerer.reloaded() if self._answerer is not None
+                              else self._loader(self.settings))
+
     def respond(self, message: str, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The ChatInterface callback: the question and the earlier turns → messages."""
+        if len(message or "") > self.settings.max_question_chars:
+            return [{"role": "assistant", "content": escape_markdown(
+                f"⚠️ The question is longer than {self.settings.max_question_chars} characters; "
+                "please shorten it.")}]
         try:
             turns = [{"role": t["role"], "content": _plain(t.get("content"))}
                      for t in history if t.get("role") in ("user", "assistant")

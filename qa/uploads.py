@@ -28,8 +28,6 @@ from .embedding import Embedder
 from .errors import IngestError, QAError
 from .indexer import IndexReport, index_paths
 from .ingest import file_doc_id
-from .retrieval import Retriever
-from .store import IndexStore
 
 #: What the upload endpoint accepts: the file types the indexer reads, less BEIR corpora.
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -176,12 +174,9 @@ def _embedder(backend: AnswererSource) -> Embedder | None:
 
 
 def _reload(backend: AnswererSource) -> None:
-    """Point the shared answerer at the index just written. A request already running keeps
-    the retriever it started with, so it never mixes two generations."""
-    answerer = backend.answerer()
-    embedder = answerer.retriever.embedder
-    store = IndexStore.load(answerer.settings.index_dir, model=embedder.name)
-    answerer.retriever = Retriever(store, embedder, answerer.settings)
+    """Point the shared backend at the index just written. A request already running keeps
+    the answerer it started with, so it never mixes two generations."""
+    backend.reload()
 
 
 def _change(report: IndexReport) -> dict[str, Any]:

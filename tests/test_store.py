@@ -186,3 +186,22 @@ def test_leftovers_of_an_interrupted_write_are_ignored_then_removed(
     names = sorted(p.name for p in folder.iterdir())
     assert "store-000099.sqlite" not in names and "bm25-000099" not in names
     assert "store-000002.sqlite" in names and "store-000001.sqlite" not in names
+
+
+def test_an_index_of_an_older_format_is_reindexed_from_its_stored_documents(
+    tmp_path: Path, corpus: Path, fake: FakeEmbedder
+) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    manifest_path = settings.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 0
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        IndexStore.load(settings.index_dir, model=fake.name)
+    # Only one file is given, yet the other two documents survive: they come from the store.
+    report = index_paths([corpus / "bank.txt"], settings, embedder=fake)
+    assert report.written and report.documents == 3
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    assert {row[2] for row in store.document_rows()} == {
+        "Rocket launch", "Garden tips", "Central bank holds rates"}

@@ -119,3 +119,8 @@ def test_build_ui_has_a_stable_api_name(backend: ChatBackend) -> None:
     api_names = {dep.api_name for dep in blocks.fns.values()}
     assert "ask" in api_names
     assert blocks.analytics_enabled is False
+
+
+def test_overlong_questions_are_refused_in_the_chat(backend: ChatBackend) -> None:
+    (message,) = backend.respond("zebra " * 1000, [])
+    assert "longer than 2000 characters" in message["content"]
