@@ -2,7 +2,9 @@
 
 Each retriever ranks its top `candidates` passages; reciprocal rank fusion scores a passage
 `w_dense / (rrf_k + dense_rank) + w_bm25 / (rrf_k + bm25_rank)`, so neither retriever's score
-scale matters. Every hit keeps both ranks and raw scores, to show why it was found.
+scale matters. The weights adapt to the query: a retriever whose best candidate stands out
+from its second gets more say (`confidence_weight`). Every hit keeps both ranks and raw
+scores, to show why it was found.
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ class Ranking:
 
     ids: np.ndarray
     scores: np.ndarray
+
+
+def confidence_weight(ranking: Ranking, base: float, confidence: float) -> float:
+    """`base * (1 + confidence * gap)`, where gap = (s1 - s2) / s1 of the ranking's two best
+    scores (0 when there are fewer than two, or the best is not positive).
+
+    Example:
+        >>> confidence_weight(Ranking(np.array([3, 1]), np.array([2.0, 1.0])), 1.0, 2.0)
+        2.0
+    """
+    scores = ranking.scores
+    if len(scores) < 2 or scores[0] <= 0:
+        return base
+    return base * (1.0 + confidence * float((scores[0] - scores[1]) / scores[0]))
 
 
 def rrf(
@@ -157,7 +173,7 @@ class Retriever:
         and BM25 restricted to its date range."""
         n = candidates or self.settings.candidates
         dense, bm25 = self.rankings(query, filters=filters, vector=vector, candidates=n)
-        rankings, weights = [dense, bm25], [self.settings.dense_weight, self.settings.bm25_weight]
+        rankings, weights = [dense, bm25], self._weights(dense, bm25, 1.0)
         if boost is not None:
             base = filters or Filters()
             dated = Filters(
@@ -165,9 +181,15 @@ class Retriever:
                 date_from=max(d for d in (base.date_from, boost.start) if d),
                 date_to=min(d for d in (base.date_to, boost.end) if d),
             )
-            rankings += list(self.rankings(query, filters=dated, vector=vector, candidates=n))
-            weights += [w * self.settings.date_weight for w in weights]
+            d_dense, d_bm25 = self.rankings(query, filters=dated, vector=vector, candidates=n)
+            rankings += [d_dense, d_bm25]
+            weights += self._weights(d_dense, d_bm25, self.settings.date_weight)
         return rankings, weights
+
+    def _weights(self, dense: Ranking, bm25: Ranking, scale: float) -> list[float]:
+        s = self.settings
+        return [scale * confidence_weight(dense, s.dense_weight, s.dense_confidence),
+                scale * confidence_weight(bm25, s.bm25_weight, s.bm25_confidence)]
 
     def hits(self, rankings: Sequence[Ranking], weights: Sequence[float], vector: np.ndarray,
              *, k: int) -> list[Hit]:

@@ -55,3 +55,14 @@ def test_hits_carry_ranks_and_scores(tmp_path: Path, fake: FakeEmbedder) -> None
     assert top.scores()["fused_rank"] == 1
     with pytest.raises(EmptyQuestionError):
         retriever.search("   ")
+
+
+def test_confidence_weight_grows_with_the_gap_between_the_two_best() -> None:
+    from qa.retrieval import confidence_weight
+
+    sure = Ranking(np.array([1, 2]), np.array([4.0, 1.0]))
+    unsure = Ranking(np.array([1, 2]), np.array([4.0, 3.9]))
+    assert confidence_weight(sure, 1.0, 2.0) == pytest.approx(1.0 + 2.0 * 0.75)
+    assert confidence_weight(unsure, 1.0, 2.0) == pytest.approx(1.0 + 2.0 * 0.025)
+    assert confidence_weight(Ranking(np.array([1]), np.array([4.0])), 0.8, 2.0) == 0.8
+    assert confidence_weight(sure, 0.8, 0.0) == 0.8

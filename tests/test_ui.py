@@ -12,9 +12,10 @@ from qa.answer import Answerer
 from qa.config import Settings
 from qa.errors import IndexMissingError
 from qa.indexer import index_paths
+from qa.render import escape_markdown
 from qa.retrieval import Retriever
 from qa.store import IndexStore
-from qa.ui import ChatBackend, escape_markdown
+from qa.ui import ChatBackend
 
 HOSTILE = (
     "Zebra pineapple <script>alert(1)</script> and <img src=x onerror=alert(2)> plus "
@@ -52,9 +53,14 @@ def test_escape_markdown_leaves_no_markup() -> None:
 
 def test_answer_then_collapsible_sources_with_the_sentence_marked(backend: ChatBackend) -> None:
     messages = backend.respond("Where did the zebras arrive from Kenya?", [])
-    answer, sources = messages
+    answer, sources, markdown = messages
     assert answer["content"] == "Zebras arrived from Kenya\\. \\[1\\]"
     assert sources["metadata"]["title"] == "Sources (1)"
+    assert "Why: dense 0\\." in sources["content"] and "fused" in sources["content"]
+    assert markdown["metadata"]["title"] == "Copy as Markdown"
+    assert markdown["content"].startswith("```markdown\nZebras arrived from Kenya. [^1]\n\n")
+    assert "[^1]: Zoo <news> (2020-05-01), " in markdown["content"]
+    assert markdown["content"].endswith('zoo.txt: "Zebras arrived from Kenya."\n```')
     assert "<mark>Zebras arrived from Kenya\\.</mark> Zebra pineapple" in sources["content"]
     assert "Zoo &lt;news&gt;" in sources["content"]
     assert "2020\\-05\\-01" in sources["content"]
@@ -62,7 +68,7 @@ def test_answer_then_collapsible_sources_with_the_sentence_marked(backend: ChatB
 
 def test_hostile_document_text_is_escaped_everywhere(backend: ChatBackend) -> None:
     messages = backend.respond("zebra pineapple script tracker", [])
-    for message in messages:
+    for message in messages[:2]:
         content = message["content"]
         without_our_tags = content.replace("<mark>", "").replace("</mark>", "")
         assert "<" not in without_our_tags
@@ -76,11 +82,13 @@ def test_several_turns_in_a_row(backend: ChatBackend) -> None:
         reply = backend.respond(question, history)
         history += [{"role": "user", "content": question}, *reply]
         assert reply[0]["content"].endswith("\\[1\\]")
-    assert "Forms are due in April" in history[4]["content"]
+    answers = [m["content"] for m in history if m["role"] == "assistant" and "metadata" not in m]
+    assert len(answers) == 3 and "Forms are due in April" in answers[1]
 
 
 def test_abstention_shows_related_passages_not_citations(backend: ChatBackend) -> None:
     (answer, related) = backend.respond("quantum gluon lattice chromodynamics", [])
+    assert "Copy as Markdown" not in str(related)
     assert "could not find" in answer["content"] and "[" not in answer["content"]
     assert related["metadata"]["title"] == "Possibly related passages (not an answer)"
 
@@ -124,3 +132,48 @@ def test_build_ui_has_a_stable_api_name(backend: ChatBackend) -> None:
 def test_overlong_questions_are_refused_in_the_chat(backend: ChatBackend) -> None:
     (message,) = backend.respond("zebra " * 1000, [])
     assert "longer than 2000 characters" in message["content"]
+
+
+def test_hostile_text_stays_inside_the_markdown_code_fence(backend: ChatBackend) -> None:
+    from qa.render import fenced
+
+    assert fenced("a ``` b").startswith("````markdown\n")
+    markdown = backend.respond("zebra pineapple script tracker", [])[-1]["content"]
+    fence = markdown.split("\n", 1)[0].removesuffix("markdown")
+    assert markdown.endswith("\n" + fence) and markdown.count(fence) == 2
+
+
+def test_filters_restrict_the_sources(backend: ChatBackend) -> None:
+    reply = backend.respond("forms due April zebras Kenya", [], "tax", "", "")
+    assert "Tax rules" in reply[1]["content"] and "Zoo" not in reply[1]["content"]
+    reply = backend.respond("forms due April zebras Kenya", [], "", "2020-01-01", "2020-12-31")
+    assert "Zoo" in reply[1]["content"] and "Tax rules" not in reply[1]["content"]
+    (error,) = backend.respond("zebras", [], "", "not a date", "")
+    assert "is not a date\\; use YYYY\\-MM\\-DD" in error["content"]
+
+
+def test_a_follow_up_uses_the_conversation_and_shows_the_query(backend: ChatBackend) -> None:
+    history: list[dict] = [{"role": "user", "content": "Where did the zebras arrive from Kenya?"}]
+    history += backend.respond(history[0]["content"], [])
+    reply = backend.respond("And when?", history)
+    assert "Searched for: And when? zebras arrive Kenya" in reply[0]["content"].replace("\\", "")
+    assert "Zoo" in reply[1]["content"]
+
+
+def test_citations_of_one_passage_are_shown_once_with_every_sentence_marked() -> None:
+    from qa.answer import Answer, Citation
+    from qa.render import format_sources
+
+    passage = "First one. Second one. Third one."
+
+    def cite(n: int, start: int, end: int) -> Citation:
+        return Citation(n, "d", "T", None, "s", passage, 100, 100 + len(passage), 100 + start,
+                        100 + end, None, {"dense": 0.5, "dense_rank": 1, "bm25": 1.0,
+                                          "bm25_rank": 1, "fused": 0.1, "fused_rank": 1})
+
+    answer = Answer("q", "x", False, (cite(1, 23, 33), cite(2, 0, 10)), "q")
+    sources = format_sources(answer)
+    assert sources.count("**") == 2, "one header"
+    assert sources.startswith("**\\[1\\] \\[2\\] T**")
+    assert sources.count("<mark>") == 2
+    assert "<mark>First one\\.</mark> Second one\\. <mark>Third one\\.</mark>" in sources
