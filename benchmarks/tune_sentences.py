@@ -21,7 +21,7 @@ from qa.answer import load_answerer  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import contains_answer, default_eval_index, load_dataset  # noqa: E402
 from qa.sentences import choose, score_sentences  # noqa: E402
-from qa.store import bm25_tokenize  # noqa: E402
+from qa.store import keywords  # noqa: E402
 
 
 def main() -> None:
@@ -31,20 +31,21 @@ def main() -> None:
     settings = Settings.from_env(index_dir=default_eval_index(directory, Settings()))
     answerer = load_answerer(settings)
     gold = dataset.answers or {}
-    questions = [q for q in dataset.queries if gold.get(q.qid)][:limit]
+    questions = [q for q in dataset.queries if gold.get(q.qid)]
+    questions = questions[:: max(1, len(questions) // limit)] if limit else questions
     runs = []
     for passages in (3,):
         for q in questions:
             hits = answerer.retriever.search(q.text, k=settings.top_k)
             scored = score_sentences(
                 q.text, hits[:passages], embed=answerer.retriever.embedder.embed,
-                terms=lambda t: bm25_tokenize(t, return_ids=False),
+                terms=keywords,
                 idf=answerer.retriever.store.idf, settings=settings)
             runs.append((q, scored))
     print(f"{dataset.name}: {len(runs)} answerable questions")
     print("lexical type rank margin  first  top3  mean_sentences")
-    for lex, typ, rank, margin in product((0.0, 0.3, 0.5, 0.8), (0.0, 0.05, 0.1, 0.2),
-                                          (0.0, 0.05, 0.1), (0.08, 0.15)):
+    for lex, typ, rank, margin in product((0.3, 0.5, 0.8, 1.2), (0.1, 0.2, 0.3),
+                                          (0.1,), (0.2, 0.3, 0.4, 0.5)):
         first = top3 = shown = 0
         for q, scored in runs:
             rescored = sorted(

@@ -20,7 +20,7 @@ from .errors import EmptyQuestionError
 from .followup import contextual_query
 from .retrieval import Filters, Hit, Retriever
 from .sentences import choose, score_sentences
-from .store import bm25_tokenize
+from .store import keywords
 
 NOT_FOUND = "I could not find an answer to this in the documents."
 
@@ -65,6 +65,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     #: The (start, end) ISO dates the question was read as asking about, if any.
     date_range: tuple[str, str] | None = None
+    #: How well the passages back an answer (compared with `abstain_threshold`).
+    support: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,8 +76,8 @@ class Answerer:
     """Turns a question (and the conversation so far) into an `Answer` using a `Retriever`.
 
     Example:
-        >>> answerer = Answerer(retriever, Settings())
-        >>> print(answerer.ask("Where does the US want to put its missile defence system?").answer)
+        >>> answerer = Answerer(retriever, Settings())  # doctest: +SKIP
+        >>> print(answerer.ask("Where will the missile shield go?").answer)  # doctest: +SKIP
     """
 
     def __init__(self, retriever: Retriever, settings: Settings) -> None:
@@ -122,15 +124,15 @@ class Answerer:
                                      boost=when)
         retrieved = time.perf_counter()
         dates = (when.start, when.end) if when else None
-        best = max((h.dense_score for h in hits), default=-1.0)
-        if best < self.settings.abstain_threshold:
+        support = self.support(query, hits)
+        if support < self.settings.abstain_threshold:
             related = tuple(_citation(i, h, h.passage.start, h.passage.start)
                             for i, h in enumerate(hits[:3], 1))
             return Answer(question, NOT_FOUND, True, (), query, related,
-                          _timings(began, retrieved), dates)
+                          _timings(began, retrieved), dates, round(support, 4))
         scored = score_sentences(
             query, hits[: self.settings.answer_passages], embed=self.retriever.embedder.embed,
-            terms=lambda texts: bm25_tokenize(texts, return_ids=False),
+            terms=keywords,
             idf=self.retriever.store.idf, settings=self.settings,
         )
         chosen = choose(scored, limit=self.settings.answer_sentences,
@@ -138,7 +140,24 @@ class Answerer:
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
         text = " ".join(f"{c.highlight} [{c.n}]" for c in citations)
         return Answer(question, text, False, citations, query, (), _timings(began, retrieved),
-                      dates)
+                      dates, round(support, 4))
+
+    def support(self, query: str, hits: Sequence[Hit]) -> float:
+        """How well the top passages back an answer to `query`, in [0, 1]: a blend of the best
+        cosine and the share of the query's keywords (IDF-weighted) one passage contains."""
+        if not hits:
+            return 0.0
+        terms = set(keywords([query])[0])
+        idf = self.retriever.store.idf(sorted(terms))
+        total = sum(idf.values())
+        coverage = 0.0
+        top = hits[: self.settings.answer_passages]
+        for words in keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]):
+            if total:
+                coverage = max(coverage, sum(idf[t] for t in terms & set(words)) / total)
+        cosine = max(h.dense_score for h in hits)
+        w = self.settings.abstain_keyword_weight
+        return (1 - w) * cosine + w * coverage
 
 
 def _citation(n: int, hit: Hit, start: int, end: int) -> Citation:

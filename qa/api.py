@@ -6,7 +6,7 @@ one line}` with a fitting status; no traceback ever leaves the server. The API s
 chat's answerer, so one index and one model serve both.
 
 Example:
-    >>> app = create_api(Settings(), ChatBackend(Settings()))   # mounted at /api/v1
+    >>> app = create_api(Settings(), ChatBackend(Settings()))  # doctest: +SKIP
     $ curl -s localhost:7860/api/v1/ask -H 'Content-Type: application/json' \\
           -d '{"question": "Where will the missile shield go?"}'
 """
@@ -141,6 +141,8 @@ class AnswerOut(BaseModel):
     date_range: tuple[str, str] | None = Field(
         default=None, description="The (start, end) ISO dates the question was read as asking "
                                   "about, if it names a time")
+    support: float = Field(default=0.0, description="How well the passages back an answer, in "
+                           "[0, 1]; below the server's abstain_threshold it abstains")
 
 
 class HealthOut(BaseModel):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .chunking import sentence_spans
+
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _PRONOUNS = {
     "he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "theirs", "hers",
-    "this", "that", "these", "those", "there", "then", "such", "the former", "the latter",
+    "this", "that", "these", "those", "there", "then", "such", "one", "ones",
 }
 _OPENERS = ("and ", "but ", "also ", "what about", "how about", "so ", "then ", "what else",
             "anything else", "why", "how come", "and?", "more")
@@ -30,8 +32,15 @@ _FUNCTION = {
     "much", "many", "one", "ones", "please", "think", "know", "mean", "happen", "happened",
     "plan", "plans", "planned", "want", "wants", "wanted", "get", "got", "make", "made",
 } | _PRONOUNS
-#: A question with at most this many topic words after removing the above leans on context.
-_MAX_TOPIC_WORDS_OF_A_FOLLOW_UP = 2
+_DAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "top"}
+#: A question with a pronoun and at most this many topic words leans on the context.
+_MAX_TOPIC_WORDS_WITH_PRONOUN = 4
+#: A question of at most this many words with at most one topic word leans on the context.
+_MAX_WORDS_OF_A_BARE_FOLLOW_UP = 6
+#: The previous answer's names are carried only into follow-ups with at most this many topic
+#: words of their own ("Who ended it?"); richer follow-ups are better served by the earlier
+#: question, while the names would pull back the passage that answered it.
+_MAX_TOPIC_WORDS_FOR_NAMES = 1
 
 
 def topic_words(text: str) -> list[str]:
@@ -59,9 +68,9 @@ def leans_on_context(question: str) -> bool:
         return True
     has_pronoun = any(w in _PRONOUNS for w in words)
     topics = topic_words(question)
-    if has_pronoun and len(topics) <= _MAX_TOPIC_WORDS_OF_A_FOLLOW_UP + 1:
+    if has_pronoun and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
         return True
-    return len(topics) <= _MAX_TOPIC_WORDS_OF_A_FOLLOW_UP - 1 and len(words) <= 4
+    return len(topics) <= 1 and len(words) <= _MAX_WORDS_OF_A_BARE_FOLLOW_UP
 
 
 def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
@@ -86,20 +95,22 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     anchor = max((i for i, q in enumerate(recent) if not leans_on_context(q)), default=0)
     context = " ".join(recent[anchor:])
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content")]
-    names = _names(_first_sentence(answers[-1])) if answers else []
     own = {w.lower() for w in topic_words(question)}
+    names = (_names(_first_sentence(answers[-1]))
+             if answers and len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES else [])
     extra = [w for w in topic_words(context) + names if w.lower() not in own]
     extra = list(dict.fromkeys(extra))
     return f"{question} {' '.join(extra)}".strip() if extra else question
 
 
 def _first_sentence(text: str) -> str:
-    text = re.sub(r"\s*\\?\[\d+\\?\]", "", text)
-    match = re.search(r"(.+?[.!?])(\s|$)", text, flags=re.S)
-    return match.group(1) if match else text
+    text = re.sub(r"\s*\\?\[\d+\\?\]", "", text).strip()
+    spans = sentence_spans(text)
+    return text[spans[0].start : spans[0].end] if spans else text
 
 
 def _names(text: str) -> list[str]:
-    """Capitalised words that are not at the start of the sentence: likely names."""
-    words = _WORD.findall(text)
-    return [w for w in words[1:] if w[0].isupper() and w.lower() not in _FUNCTION]
+    """Capitalised words (not function words, not single letters, not weekdays): likely
+    names."""
+    return [w for w in _WORD.findall(text)
+            if w[0].isupper() and len(w) > 1 and w.lower() not in _FUNCTION | _DAYS]

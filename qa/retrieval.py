@@ -111,8 +111,8 @@ class Retriever:
     """Hybrid search over a loaded index with a query embedder.
 
     Example:
-        >>> retriever = Retriever(store, embedder, Settings())
-        >>> retriever.search("Where will the missile shield go?")[0].passage.title
+        >>> retriever = Retriever(store, embedder, Settings())  # doctest: +SKIP
+        >>> retriever.search("Where will the missile shield go?")[0].passage.title  # doctest: +SKIP
     """
 
     def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings) -> None:

@@ -155,6 +155,24 @@ def bm25_tokenize(texts: Sequence[str], *, return_ids: bool = True) -> Any:
     )
 
 
+def keywords(texts: Sequence[str]) -> list[list[str]]:
+    """The topic words of each text, analysed as BM25 analyses them (so they match its
+    vocabulary), without the question and function words ("where", "does", "which") that
+    BM25's short stop list keeps but that say nothing about what is asked."""
+    import bm25s
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return bm25s.tokenize(
+        list(texts),
+        stopwords=list(STOPWORDS_EN_PLUS),
+        stemmer=Stemmer.Stemmer("english"),
+        token_pattern=r"(?u)\b\w+\b",
+        return_ids=False,
+        show_progress=False,
+    )
+
+
 def write_index(
     index_dir: Path,
     *,
@@ -272,8 +290,8 @@ class IndexStore:
     """A loaded, read-only index: look-ups by id, dense and BM25 search.
 
     Example:
-        >>> store = IndexStore.load(Path("index"), model=BUNDLED_MODEL)
-        >>> store.count, store.passage(0).title
+        >>> store = IndexStore.load(Path("index"), model=BUNDLED_MODEL)  # doctest: +SKIP
+        >>> store.count, store.passage(0).title  # doctest: +SKIP
     """
 
     def __init__(self, index_dir: Path, manifest: Manifest, db: sqlite3.Connection,
