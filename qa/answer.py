@@ -133,7 +133,7 @@ class Answerer:
         scored = score_sentences(
             query, hits[: self.settings.answer_passages], embed=self.retriever.embedder.embed,
             terms=keywords,
-            idf=self.retriever.store.idf, settings=self.settings,
+            idf=self.retriever.store.idf, settings=self.settings, focus=question,
         )
         chosen = choose(scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin)

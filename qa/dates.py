@@ -33,7 +33,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"\b(?P<count>\d+|a|one|two|three|four|five|six|ten)\s+(?P<unit>day|week|month|year)s?"
         r"\s+ago\b", re.I)),
     ("today", re.compile(r"\b(?P<word>today|yesterday|tonight|recently|lately)\b", re.I)),
-    ("year", re.compile(rf"\b(?:in|during|of|since|from)\s+{_YEAR}\b", re.I)),
+    # "in 2008", but not "in 2008 Street": a capitalised word after the number makes it a name.
+    ("year", re.compile(rf"\b(?:in|during|of|since|from)\s+{_YEAR}\b(?!\s+(?-i:[A-Z]))", re.I)),
 ]
 
 

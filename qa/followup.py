@@ -113,4 +113,5 @@ def _names(text: str) -> list[str]:
     """Capitalised words (not function words, not single letters, not weekdays): likely
     names."""
     return [w for w in _WORD.findall(text)
-            if w[0].isupper() and len(w) > 1 and w.lower() not in _FUNCTION | _DAYS]
+            if w[0].isupper() and len(w) > 1
+            and (w.isupper() or w.lower() not in _FUNCTION | _DAYS)]

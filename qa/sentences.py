@@ -33,6 +33,7 @@ _YEARISH = re.compile(
 _NUMBER = re.compile(
     r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
     r"thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|percent|half)\b", re.I)
+_FOCUS_BOOST = 2.0
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 
@@ -91,6 +92,7 @@ def score_sentences(
     terms: Callable[[Sequence[str]], list[list[str]]],
     idf: Callable[[Sequence[str]], dict[str, float]],
     settings: Settings,
+    focus: str | None = None,
 ) -> list[ScoredSentence]:
     """Score every sentence of `hits`' passages against `question`, best first.
 
@@ -101,6 +103,9 @@ def score_sentences(
         terms: texts → their keyword tokens (the same analysis as BM25).
         idf: keyword → inverse document frequency in the index.
         settings: the score weights.
+        focus: the user's own words when `question` also carries earlier turns' topic; its
+            keywords count double, so "What does Russia think about it?" prefers the sentence
+            about Russia over the one that answered the previous question.
     """
     spans = candidate_spans(hits)
     if not spans:
@@ -110,8 +115,11 @@ def score_sentences(
     cosine = vectors[1:] @ vectors[0]
     query_terms = set(terms([question])[0])
     weights = idf(sorted(query_terms))
+    if focus is not None and focus != question:
+        for term in set(terms([focus])[0]) & query_terms:
+            weights[term] *= _FOCUS_BOOST
     total = sum(weights.values()) or 1.0
-    wants = expected_type(question)
+    wants = expected_type(focus or question)
     out = []
     for (hit, start, end), text, cos, words in zip(spans, texts, cosine, terms(texts),
                                                    strict=True):

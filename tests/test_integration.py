@@ -89,3 +89,29 @@ def test_reindexing_unchanged_text_embeds_nothing(
     report = index_paths([SEEDS], Settings(index_dir=copy), embedder=counting, rebuild=True)
     assert report.written and counting.sent == [] and report.embedded == 0
     assert IndexStore.load(copy, model=BUNDLED_MODEL).count == report.passages
+
+
+def test_follow_up_questions_use_the_conversation(answerer: Answerer) -> None:
+    first = "Where does the US want to put its missile defence system?"
+    history = [{"role": "user", "content": first},
+               {"role": "assistant", "content": answerer.ask(first).answer}]
+    alone = answerer.ask("By when?")
+    assert alone.abstained, "without the conversation the question means nothing"
+    when = answerer.ask("By when?", history=history)
+    assert not when.abstained and "missile" in when.query_used
+    assert "2013" in when.citations[0].highlight
+    russia = answerer.ask("What does Russia think about it?", history=history)
+    check_consistent(russia)
+    assert any("Russia believes the system would threaten" in c.highlight
+               for c in russia.citations)
+
+
+def test_dates_in_the_question_are_read_relative_to_now(answerer: Answerer) -> None:
+    from datetime import date
+
+    answer = answerer.ask("What did Putin say in March 2008 about the letter?")
+    assert answer.date_range == ("2008-03-01", "2008-03-31")
+    assert answer.citations and answer.citations[0].date == "2008-03-18"
+    later = answerer.ask("What did Putin say about the letter this week?", now=date(2008, 3, 20))
+    assert later.date_range == ("2008-03-13", "2008-03-20")
+    assert "letter" in later.citations[0].highlight

@@ -66,3 +66,29 @@ def test_confidence_weight_grows_with_the_gap_between_the_two_best() -> None:
     assert confidence_weight(unsure, 1.0, 2.0) == pytest.approx(1.0 + 2.0 * 0.025)
     assert confidence_weight(Ranking(np.array([1]), np.array([4.0])), 0.8, 2.0) == 0.8
     assert confidence_weight(sure, 0.8, 0.0) == 0.8
+
+
+def test_near_duplicates_are_collapsed(tmp_path: Path, fake: FakeEmbedder) -> None:
+    story = "Zebras arrived at the city zoo from Kenya on Monday, keepers said."
+    write(tmp_path / "d" / "a.txt", f"Zoo news\n\n{story}")
+    write(tmp_path / "d" / "b.txt", f"Zoo news\n\n{story}")  # the same story twice
+    write(tmp_path / "d" / "c.txt", "Other\n\nThe zoo also bought new zebra feed in Kenya.")
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    retriever = Retriever(IndexStore.load(settings.index_dir, model=fake.name), fake, settings)
+    hits = retriever.search("zebras zoo Kenya", k=3)
+    assert [h.passage.title for h in hits] == ["Zoo news", "Other"]
+    loose = Retriever(retriever.store, fake, settings.with_overrides(duplicate_cosine=1.01))
+    assert len(loose.search("zebras zoo Kenya", k=3)) == 3
+
+
+def test_overlapping_chunks_of_one_document_are_collapsed() -> None:
+    from qa.retrieval import _overlaps
+    from qa.store import StoredPassage
+
+    def p(start: int, end: int, doc: str = "d") -> StoredPassage:
+        return StoredPassage(0, doc, 0, start, end, None, "", "", None, "")
+
+    assert _overlaps(p(0, 100), p(40, 120))  # share 60 of the shorter 80
+    assert not _overlaps(p(0, 100), p(90, 200))  # one shared sentence between neighbours
+    assert not _overlaps(p(0, 100), p(0, 100, "other"))

@@ -1,0 +1,59 @@
+"""Follow-up questions: detected when they lean on earlier turns, carried to the query."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.followup import contextual_query, leans_on_context
+
+HISTORY = [
+    {"role": "user", "content": "What did Putin say about the letter from Bush?"},
+    {"role": "assistant",
+     "content": "Putin called a letter from his US counterpart 'a very serious document'. [1]"},
+]
+
+
+@pytest.mark.parametrize("question", [
+    "What did he say about it?", "And Russia?", "By when?", "Why?", "When did they conquer it?",
+    "Who was the first one?", "What about the Czech sites?", "How many people live there?",
+])
+def test_follow_ups_are_detected(question: str) -> None:
+    assert leans_on_context(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Who is the president of France?",
+    "Where does the US want to put its missile defence system?",
+    "When was the University of Chicago founded by John D. Rockefeller?",
+])
+def test_self_contained_questions_are_left_alone(question: str) -> None:
+    assert not leans_on_context(question)
+    assert contextual_query(question, HISTORY) == question
+
+
+def test_short_follow_up_takes_the_topic_and_the_names_of_the_last_answer() -> None:
+    query = contextual_query("And Medvedev?", HISTORY)
+    assert query.startswith("And Medvedev? ")
+    for word in ("Putin", "letter", "Bush", "US"):
+        assert word in query.split()
+
+
+def test_richer_follow_up_takes_the_topic_but_not_the_answer_names() -> None:
+    query = contextual_query("What did he promise about missile defence?", HISTORY)
+    assert "Putin" in query and "letter" in query
+    assert "counterpart" not in query and "document" not in query
+
+
+def test_no_history_no_change() -> None:
+    assert contextual_query("And Russia?", []) == "And Russia?"
+
+
+def test_the_last_self_contained_question_anchors_a_chain_of_follow_ups() -> None:
+    history = [
+        {"role": "user", "content": "Who founded the Yuan dynasty?"},
+        {"role": "assistant", "content": "Kublai Khan founded it. [1]"},
+        {"role": "user", "content": "When?"},
+        {"role": "assistant", "content": "In 1271. [1]"},
+    ]
+    query = contextual_query("Where was its capital?", history)
+    assert "Yuan" in query and "dynasty" in query
