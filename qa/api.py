@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import FastAPI, Query, Request
@@ -104,6 +105,9 @@ class AskRequest(BaseModel):
                           description="Passages to retrieve (default: the server's top_k)")
     filters: FiltersIn | None = None
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first")
+    now: date | None = Field(default=None, description="The date relative dates in the question "
+                             "(\"last week\") count from; today by default",
+                             examples=["2008-03-20"])
 
 
 class CitationOut(BaseModel):
@@ -210,7 +214,8 @@ def create_api(settings: Settings, backend: AnswererSource) -> FastAPI:
             raise EmptyQuestionError("the question is empty; type a question")
         filters = Filters(**body.filters.model_dump()) if body.filters else None
         answer = backend.answerer().ask(body.question, k=body.k, filters=filters,
-                                        history=[t.model_dump() for t in body.history])
+                                        history=[t.model_dump() for t in body.history],
+                                        now=body.now)
         return answer.to_dict()
 
     @api.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}},

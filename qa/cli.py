@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +23,9 @@ EPILOG = """examples:
   qa serve                          the chat at http://127.0.0.1:7860
   qa eval ../shared/datasets/scifact
 
-environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRESHOLD
+environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRESHOLD,
+  QA_CORS_ORIGINS, QA_FRAME_ANCESTORS, QA_MAX_QUESTION_CHARS, QA_MAX_REQUEST_BYTES,
+  QA_ADMIN_TOKEN (enables upload/delete/reindex over HTTP), QA_UPLOADS_DIR, QA_EMBEDDING_CACHE
 """
 
 
@@ -54,11 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="only documents whose path contains this text")
     p.add_argument("--since", metavar="YYYY-MM-DD", help="only documents dated on or after")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="only documents dated on or before")
+    p.add_argument("--now", metavar="YYYY-MM-DD", type=_iso_date,
+                   help='the date "last week" or "this year" count from (default: today)')
 
     p = sub.add_parser("serve", help="serve the chat (and its API) over HTTP")
     _index_option(p)
     p.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                   help="a web origin (https://host[:port]) whose pages may call the API; "
+                        "repeat for more (default: none)")
+    p.add_argument("--frame-ancestors", metavar="SOURCES",
+                   help="CSP frame-ancestors: who may show the chat in a frame (default 'self')")
 
     p = sub.add_parser("eval", help="measure retrieval on a BEIR-layout dataset")
     p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
@@ -70,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ignore dates in questions (to measure what date awareness adds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _index_option(p: argparse.ArgumentParser, help_text: str | None = None) -> None:
@@ -148,7 +165,8 @@ def _ask(args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextI
     filters = Filters(source=args.source, date_from=args.since, date_to=args.until)
     answerer = load_answerer(settings)
     for question in questions:
-        answer = answerer.ask(question, k=args.k, filters=filters, history=history)
+        answer = answerer.ask(question, k=args.k, filters=filters, history=history,
+                              now=args.now)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), file=out)
         else:
@@ -186,7 +204,9 @@ def _format_answer(answer: Any) -> str:
 
 def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
            _err: TextIO) -> int:
-    settings = settings.with_overrides(host=args.host, port=args.port)
+    origins = ",".join(args.cors_origin) if args.cors_origin else None
+    settings = settings.with_overrides(host=args.host, port=args.port, cors_origins=origins,
+                                       frame_ancestors=args.frame_ancestors)
     from .server import serve
 
     print(f"Serving the chat at http://{settings.host}:{settings.port}  (Ctrl+C to stop)",

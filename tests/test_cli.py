@@ -128,3 +128,21 @@ def test_eval_refuses_the_main_index(tmp_path: Path, monkeypatch: pytest.MonkeyP
     write(tmp_path / "d" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\n")
     code, _, err = run("eval", "d", "--index", "index")
     assert code == 1 and "never writes index/" in err
+
+
+def test_ask_now_anchors_relative_dates(docs: Path) -> None:
+    run("index", str(docs), "--quiet")
+    code, out, _ = run("ask", "--json", "--now", "2020-05-03", "zebras from Kenya this week")
+    assert code == 0 and json.loads(out)["date_range"] == ["2020-04-26", "2020-05-03"]
+
+
+def test_serve_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = {}
+    monkeypatch.setattr("qa.server.serve", lambda settings: seen.setdefault("s", settings))
+    code, out, _ = run("serve", "--port", "8123", "--cors-origin", "https://a.example",
+                       "--cors-origin", "http://localhost:3000", "--frame-ancestors", "'none'")
+    settings = seen["s"]
+    assert code == 0 and "http://127.0.0.1:8123" in out
+    assert settings.host == "127.0.0.1" and settings.port == 8123
+    assert settings.cors_origins == "https://a.example,http://localhost:3000"
+    assert settings.frame_ancestors == "'none'"
