@@ -151,7 +151,7 @@ class Answerer:
         idf = self.retriever.store.idf(sorted(terms))
         total = sum(idf.values())
         coverage = 0.0
-        top = hits[: self.settings.answer_passages]
+        top = hits[: self.settings.abstain_passages]
         for words in keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]):
             if total:
                 coverage = max(coverage, sum(idf[t] for t in terms & set(words)) / total)

@@ -4,7 +4,7 @@ The score adds four kinds of evidence, each in [0, 1] except the cosine:
 
 - semantic: cosine similarity of sentence and question embeddings;
 - lexical: the share of the question's keywords (weighted by IDF, so rare words count more)
-  that the sentence contains;
+  that the sentence contains, and that it and the sentence before it contain together;
 - type: the sentence holds the kind of thing the question asks for (a year for "when", a
   number for "how many", a name for "who");
 - rank: the retrieval rank of the sentence's passage.
@@ -121,12 +121,19 @@ def score_sentences(
     total = sum(weights.values()) or 1.0
     wants = expected_type(focus or question)
     out = []
+    previous: tuple[Hit | None, set[str]] = (None, set())
     for (hit, start, end), text, cos, words in zip(spans, texts, cosine, terms(texts),
                                                    strict=True):
-        lexical = sum(weights[t] for t in query_terms & set(words)) / total
+        own = set(words)
+        lexical = sum(weights[t] for t in query_terms & own) / total
+        # The sentence before often names what this one calls "it" or "they".
+        before = previous[1] if previous[0] is hit else set()
+        context = sum(weights[t] for t in query_terms & (own | before)) / total
+        previous = (hit, own)
         type_match = float(wants(text)) if wants is not None else 0.0
         rank = 1.0 / hit.fused_rank
         score = (float(cos) + settings.sentence_lexical_weight * lexical
+                 + settings.sentence_context_weight * context
                  + settings.sentence_type_weight * type_match
                  + settings.sentence_rank_weight * rank)
         out.append(ScoredSentence(hit, start, end, float(cos), lexical, type_match, rank, score))
