@@ -315,8 +315,13 @@ def test_document_text_never_renders_as_markup(
         "script": 0, "img": 0, "iframe": 0, "a": 0, "b": 0, "em": 0, "code": 0, "math": 0,
         "katex": 0, "heading": 0, "list": 0, "table": 0, "jsLinks": 0, "onerror": 0,
     }
+    # One bold header per cited passage, naming every citation of it: "[1] [2] title".
+    groups: dict[tuple[str, int], list[int]] = {}
+    for c in expected.citations:
+        groups.setdefault((c.doc_id, c.passage_start), []).append(c.n)
     strong = [_squash(t) for t in page.locator('[data-testid="bot"] strong').all_inner_texts()]
-    assert strong == [f"[{c.n}] {_squash(chat_server['title'])}" for c in expected.citations]
+    assert strong == [" ".join(f"[{n}]" for n in ns) + f" {_squash(chat_server['title'])}"
+                      for ns in groups.values()]
 
     # The characters are there, as text: in the answer and in the opened sources.
     chat_text = page.locator('[role="log"]').inner_text()
@@ -330,4 +335,8 @@ def test_document_text_never_renders_as_markup(
 
     # Each quoted sentence is marked, exactly, in its source passage.
     marked = [_squash(t) for t in marks.all_inner_texts()]
-    assert marked == [_squash(c.highlight) for c in expected.citations]
+    # Passages in the order of their first citation; in each, sentences in reading order.
+    first_n = {key: ns[0] for key, ns in groups.items()}
+    in_passage_order = sorted(expected.citations, key=lambda c: (
+        first_n[(c.doc_id, c.passage_start)], c.highlight_start))
+    assert marked == [_squash(c.highlight) for c in in_passage_order]
