@@ -21,7 +21,7 @@ from .config import Settings
 from .embedding import Embedder, EmbeddingCache, embed_cached, load_embedder
 from .errors import IndexMismatchError, IndexMissingError
 from .ingest import Document, Skipped, iter_files, load
-from .store import FORMAT_VERSION, IndexStore, write_index, write_lock
+from .store import FORMAT_VERSION, IndexStore, remove_leftovers, write_index, write_lock
 
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -102,6 +102,7 @@ def index_paths(
     lazy = _LazyEmbedder(settings, (lambda: embedder) if embedder is not None else None)
     files = list(iter_files(paths))
     with write_lock(index_dir):
+        remove_leftovers(index_dir)
         old = None if rebuild else _open_existing(index_dir, settings.model if embedder is None
                                                   else embedder.name)
         plan = _Plan(old, settings)

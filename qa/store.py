@@ -244,6 +244,14 @@ def write_index(
     return manifest
 
 
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete files of generations the manifest doesn't name (a run killed between its commit
+    and its clean-up leaves the previous generation's). Call it under `write_lock`."""
+    generation = _current_generation(index_dir)
+    if generation:
+        _remove_leftovers(index_dir, keep=generation)
+
+
 def _current_generation(index_dir: Path) -> int:
     try:
         return Manifest.read(index_dir).generation

@@ -205,3 +205,17 @@ def test_an_index_of_an_older_format_is_reindexed_from_its_stored_documents(
     store = IndexStore.load(settings.index_dir, model=fake.name)
     assert {row[2] for row in store.document_rows()} == {
         "Rocket launch", "Garden tips", "Central bank holds rates"}
+
+
+def test_leftovers_are_removed_even_when_nothing_changed(
+    tmp_path: Path, corpus: Path, fake: FakeEmbedder
+) -> None:
+    settings = _settings(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    folder = settings.index_dir
+    # As if a run was killed after committing generation 1 but before deleting generation 0.
+    (folder / "store-000000.sqlite").write_bytes(b"previous generation")
+    report = index_paths([corpus], settings, embedder=fake)
+    assert not report.written
+    assert not (folder / "store-000000.sqlite").exists()
+    assert IndexStore.load(folder, model=fake.name).manifest.generation == 1
