@@ -46,7 +46,8 @@ SEED_QUESTION = "Where does the US want to put its missile defence system?"
 SCREENSHOTS = ROOT / "screenshots"
 TIMEOUT_MS = 20_000
 
-pytestmark = [
+#: Every browser test: marked, and skipped with the install command where Chromium is missing.
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
@@ -54,6 +55,7 @@ pytestmark = [
                "or `apt-get install chromium`)",
     ),
 ]
+pytestmark = BROWSER_MARKS
 
 # A 1x1 transparent GIF, so a request that did get through would also "succeed".
 _GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000"

@@ -20,7 +20,7 @@ import pytest
 from conftest import FakeEmbedder, write
 from test_api import DOCS, fake_backend, free_port, serve_app
 from test_browser import (
-    CHROMIUM,
+    BROWSER_MARKS,
     QUESTION,
     chromium,
     fully_shown,
@@ -34,14 +34,7 @@ from qa.config import Settings
 from qa.indexer import index_paths
 from qa.server import create_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Chromium is not installed at /usr/bin/chromium (run `make browser` as root, "
-               "or `apt-get install chromium`)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 LIGHTHOUSE = ("March 18, 2008\n\nLighthouse keepers of Skellig\n\nThe lighthouse on Skellig "
               "was automated in 1987. Keepers had rowed out every fortnight with supplies.")
