@@ -21,7 +21,8 @@ from .config import Settings
 from .embedding import Embedder, EmbeddingCache, embed_cached, load_embedder
 from .errors import IndexMismatchError, IndexMissingError
 from .ingest import Document, Skipped, iter_files, load
-from .store import FORMAT_VERSION, IndexStore, remove_leftovers, write_index, write_lock
+from .store import FORMAT_VERSION, IndexStore
+from .writer import remove_leftovers, write_index, write_lock
 
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]

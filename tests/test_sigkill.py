@@ -24,17 +24,17 @@ CHILD = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from conftest import FakeEmbedder
-import qa.indexer, qa.store
+import qa.indexer, qa.writer
 class Slow(FakeEmbedder):
     def embed(self, texts):
         time.sleep(0.02)
         return super().embed(texts)
 qa.indexer.load_embedder = lambda *a, **k: Slow()
-real_fsync = qa.store._fsync
+real_fsync = qa.writer._fsync
 def slow_fsync(path):
     time.sleep(0.1)
     real_fsync(path)
-qa.store._fsync = slow_fsync
+qa.writer._fsync = slow_fsync
 from qa.cli import main
 sys.exit(main(["index", sys.argv[2], "--quiet"]))
 """
