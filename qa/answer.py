@@ -19,7 +19,7 @@ from .dates import parse_date_range
 from .errors import EmptyQuestionError
 from .followup import contextual_query
 from .retrieval import Filters, Hit, Retriever
-from .sentences import choose, score_sentences
+from .sentences import choose, keyword_share, score_sentences
 from .store import keywords
 
 NOT_FOUND = "I could not find an answer to this in the documents."
@@ -147,14 +147,10 @@ class Answerer:
         cosine and the share of the query's keywords (IDF-weighted) one passage contains."""
         if not hits:
             return 0.0
-        terms = set(keywords([query])[0])
-        idf = self.retriever.store.idf(sorted(terms))
-        total = sum(idf.values())
-        coverage = 0.0
+        idf = self.retriever.store.idf(sorted(set(keywords([query])[0])))
         top = hits[: self.settings.abstain_passages]
-        for words in keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]):
-            if total:
-                coverage = max(coverage, sum(idf[t] for t in terms & set(words)) / total)
+        coverage = max(keyword_share(idf, set(words)) for words in
+                       keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]))
         cosine = max(h.dense_score for h in hits)
         w = self.settings.abstain_keyword_weight
         return (1 - w) * cosine + w * coverage

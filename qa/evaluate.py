@@ -229,8 +229,7 @@ def run_eval(answerer: Answerer, dataset: Dataset, *,
     if out_of_corpus:
         abstention["out_of_corpus"] = abstention_rate(answerer, out_of_corpus)
         if "false_on_answerable" not in abstention:
-            answerable = [q for q in dataset.queries]
-            abstention["false_on_answerable"] = abstention_rate(answerer, answerable)
+            abstention["false_on_answerable"] = abstention_rate(answerer, dataset.queries)
     if abstention:
         result["abstention"] = abstention
     result["seconds"] = round(time.perf_counter() - began, 2)

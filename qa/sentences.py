@@ -56,6 +56,17 @@ class ScoredSentence:
         return self.hit.passage.text[self.start - base : self.end - base]
 
 
+def keyword_share(weights: dict[str, float], words: set[str]) -> float:
+    """The weighted share of the keywords in `weights` that `words` contains, in [0, 1].
+
+    Example:
+        >>> keyword_share({"zebra": 3.0, "kenya": 1.0}, {"zebra", "zoo"})
+        0.75
+    """
+    total = sum(weights.values())
+    return sum(w for term, w in weights.items() if term in words) / total if total else 0.0
+
+
 def candidate_spans(hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
     """Every sentence of the hits' passages as (hit, doc start, doc end); repeats dropped."""
     seen: set[tuple[str, int, int]] = set()
@@ -118,17 +129,16 @@ def score_sentences(
     if focus is not None and focus != question:
         for term in set(terms([focus])[0]) & query_terms:
             weights[term] *= _FOCUS_BOOST
-    total = sum(weights.values()) or 1.0
     wants = expected_type(focus or question)
     out = []
     previous: tuple[Hit | None, set[str]] = (None, set())
     for (hit, start, end), text, cos, words in zip(spans, texts, cosine, terms(texts),
                                                    strict=True):
         own = set(words)
-        lexical = sum(weights[t] for t in query_terms & own) / total
+        lexical = keyword_share(weights, own)
         # The sentence before often names what this one calls "it" or "they".
         before = previous[1] if previous[0] is hit else set()
-        context = sum(weights[t] for t in query_terms & (own | before)) / total
+        context = keyword_share(weights, own | before)
         previous = (hit, own)
         type_match = float(wants(text)) if wants is not None else 0.0
         rank = 1.0 / hit.fused_rank

@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["qa", "qa.answer", "qa.api", "qa.chunking", "qa.config", "qa.dates", "qa.embedding",
-           "qa.followup", "qa.render", "qa.retrieval", "qa.server", "qa.store", "qa.writer"]
+           "qa.followup", "qa.render", "qa.retrieval", "qa.sentences", "qa.server", "qa.store",
+           "qa.writer"]
 
 
 @pytest.mark.parametrize("name", MODULES)
