@@ -36,6 +36,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check qa tests app.py benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest

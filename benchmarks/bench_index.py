@@ -12,17 +12,15 @@ import argparse
 import json
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.answer.answerer import load_answerer
+from qa.config import Settings
+from qa.index.builder import index_paths
 
-from qa.answer import load_answerer  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.indexer import index_paths  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.answer.answerer import load_answerer
+from qa.config import Settings
+from qa.evaluate import default_eval_index, load_dataset, read_queries
 
-from qa.answer import load_answerer  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.evaluate import default_eval_index, load_dataset, read_queries  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_FALSE_ABSTENTION = 0.05
 

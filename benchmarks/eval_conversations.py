@@ -24,13 +24,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.answer.answerer import Answer, Answerer, load_answerer
+from qa.config import Settings
+from qa.index.builder import index_paths
+from qa.ingest import file_doc_id
 
-from qa.answer import Answer, Answerer, load_answerer  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.indexer import index_paths  # noqa: E402
-from qa.ingest import file_doc_id  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 CORPORA = (

@@ -12,19 +12,18 @@ import sys
 from itertools import product
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from qa.answer import load_answerer  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.evaluate import (  # noqa: E402
+from qa.answer.answerer import load_answerer
+from qa.answer.retrieval import rrf
+from qa.config import Settings
+from qa.evaluate import (
     EVAL_CANDIDATES,
     default_eval_index,
     doc_ranking,
     load_dataset,
     score_ranking,
 )
-from qa.retrieval import rrf  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

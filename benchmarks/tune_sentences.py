@@ -14,14 +14,12 @@ from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.answer.answerer import load_answerer
+from qa.answer.sentences import choose, score_sentences
+from qa.config import Settings
+from qa.evaluate import contains_answer, default_eval_index, load_dataset
 
-from qa.answer import load_answerer  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.evaluate import contains_answer, default_eval_index, load_dataset  # noqa: E402
-from qa.sentences import choose, score_sentences  # noqa: E402
-from qa.store import keywords  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -39,8 +37,8 @@ def main() -> None:
             hits = answerer.retriever.search(q.text, k=settings.top_k)
             scored = score_sentences(
                 q.text, hits[:passages], embed=answerer.retriever.embedder.embed,
-                terms=keywords,
-                idf=answerer.retriever.store.idf, settings=settings)
+                terms=answerer.retriever.store.analyzer.keywords,
+                idf=answerer.retriever.store.lexical.idf, settings=settings)
             runs.append((q, scored))
     print(f"{dataset.name}: {len(runs)} answerable questions")
     print("lexical type rank margin  first  top3  mean_sentences")

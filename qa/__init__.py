@@ -4,7 +4,7 @@
     >>> print(load_answerer(Settings()).ask("Where will the shield go?").answer)  # doctest: +SKIP
 """
 
-from .answer import Answer, Citation, load_answerer
+from .answer.answerer import Answer, Citation, load_answerer
 from .config import Settings
 
 __all__ = ["Answer", "Citation", "Settings", "load_answerer"]

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import CACHE_NAME, Settings
+from .config import CACHE_NAME, OFFLINE_ENV, Settings
 from .errors import IndexCorruptError, IndexMismatchError, QAError
 
 EPILOG = """examples:
@@ -98,6 +98,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failure, 2 usage)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
     args = build_parser().parse_args(argv)
     commands: dict[str, Callable[..., int]] = {
         "index": _index, "ask": _ask, "serve": _serve, "eval": _eval,
@@ -134,7 +136,7 @@ def _progress_factory(err: TextIO, quiet: bool) -> Callable[[str, int], Callable
 
 def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
            err: TextIO) -> int:
-    from .indexer import index_paths
+    from .index.builder import index_paths
 
     paths = args.paths or [Path("seeds")]
     report = index_paths(paths, settings, prune=args.prune, rebuild=args.rebuild,
@@ -143,7 +145,7 @@ def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
         print(f"skipped {skipped.source}: {skipped.reason}", file=err)
     state = "updated" if report.written else "already up to date"
     print(
-        f"{report.index_dir}/ {state}: {report.documents} documents, {report.passages} passages "
+        f"{settings.index_dir}/ {state}: {report.documents} documents, {report.passages} passages "
         f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
         f"unchanged {report.unchanged}, skipped {len(report.skipped)}; "
         f"embedded {report.embedded} texts in {report.seconds:.1f} s)",
@@ -154,8 +156,8 @@ def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
 
 def _ask(args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextIO,
          _err: TextIO) -> int:
-    from .answer import load_answerer
-    from .retrieval import Filters
+    from .answer.answerer import load_answerer
+    from .answer.retrieval import Filters
 
     history = _read_history(args.history) if args.history else []
     questions = [q for q in stdin.read().splitlines() if q.strip()] if args.question == "-" \
@@ -207,7 +209,7 @@ def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
     origins = ",".join(args.cors_origin) if args.cors_origin else None
     settings = settings.with_overrides(host=args.host, port=args.port, cors_origins=origins,
                                        frame_ancestors=args.frame_ancestors)
-    from .server import serve
+    from .web.server import serve
 
     print(f"Serving the chat at http://{settings.host}:{settings.port}  (Ctrl+C to stop)",
           file=out, flush=True)
@@ -217,9 +219,9 @@ def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
 
 def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
           err: TextIO) -> int:
-    from .answer import load_answerer
+    from .answer.answerer import load_answerer
     from .evaluate import default_eval_index, format_table, load_dataset, read_queries, run_eval
-    from .indexer import index_paths
+    from .index.builder import index_paths
 
     dataset = load_dataset(args.dataset)
     index_dir = args.index or default_eval_index(args.dataset, settings)
@@ -248,5 +250,4 @@ def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO
 
 
 if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.exit(main())

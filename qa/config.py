@@ -15,6 +15,11 @@ BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: The embedding cache's file name inside an index folder (unless `embedding_cache` is set).
 CACHE_NAME = "embeddings.sqlite"
 
+#: Set by the entry points (`qa`, app.py) before any model or UI library is imported: models
+#: load from installed files only, and nothing reports usage anywhere.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "GRADIO_ANALYTICS_ENABLED": "False"}
+
 #: Environment variables read by `Settings.from_env`, and the field each one sets.
 ENV_VARS = {
     "QA_INDEX_DIR": "index_dir",

@@ -15,6 +15,10 @@ class IndexCorruptError(QAError):
     """An index file is missing, unreadable, or disagrees with the manifest."""
 
 
+class IndexBusyError(QAError):
+    """Another run is writing the index right now; try again when it has finished."""
+
+
 class IndexMismatchError(QAError):
     """The index was built with another model, dimension or format."""
 
@@ -23,8 +27,17 @@ class IngestError(QAError):
     """One input file could not be read as a document (the indexer skips it)."""
 
 
+class InvalidFilterError(QAError, ValueError):
+    """A search filter is malformed (a date that is not YYYY-MM-DD). A ValueError too, so
+    request validation reports it as a bad field."""
+
+
 class EmptyQuestionError(QAError):
     """The question is empty or only whitespace."""
+
+
+class QuestionTooLongError(QAError):
+    """The question is longer than the configured limit."""
 
 
 class ConfigError(QAError):

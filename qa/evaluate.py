@@ -18,13 +18,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .answer import Answerer
+from .answer.answerer import Answerer
+from .answer.dates import parse_date_range
+from .answer.retrieval import Retriever, rrf
 from .config import Settings
-from .dates import parse_date_range
 from .errors import QAError
+from .index.store import IndexStore
 from .ingest import parse_date
-from .retrieval import Ranking, Retriever, rrf
-from .store import IndexStore
 
 METRICS = ("ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10")
 SYSTEMS = ("bm25", "dense", "hybrid")
@@ -102,7 +102,7 @@ def asked_on(query: Query) -> date | None:
 
 def doc_ranking(store: IndexStore, passage_ids: Iterable[int], limit: int = 100) -> list[str]:
     """Documents in the order of their best passage."""
-    docs = store.passage_doc_ids()
+    docs = store.catalog.passage_doc_ids()
     seen: dict[str, None] = {}
     for pid in passage_ids:
         seen.setdefault(docs[int(pid)], None)
@@ -139,21 +139,14 @@ def evaluate_retrieval(retriever: Retriever, dataset: Dataset) -> dict[str, dict
                  if settings.date_weight > 0 else None)
         rankings, weights = retriever.all_rankings(query.text, vector, boost=boost,
                                                    candidates=EVAL_CANDIDATES)
-        fused = rrf(rankings, weights, k=settings.rrf_k)
-        hybrid = Ranking(ids=_ids(fused), scores=_ids(fused))
-        dense, bm25 = rankings[0], rankings[1]
+        hybrid = [pid for pid, _ in rrf(rankings, weights, k=settings.rrf_k)]
+        dense, bm25 = rankings[0].ids.tolist(), rankings[1].ids.tolist()
         for system, ranking in (("bm25", bm25), ("dense", dense), ("hybrid", hybrid)):
-            scores = score_ranking(doc_ranking(store, ranking.ids), dataset.qrels[query.qid])
+            scores = score_ranking(doc_ranking(store, ranking), dataset.qrels[query.qid])
             for metric, value in scores.items():
                 totals[system][metric] += value
     n = max(1, len(dataset.queries))
     return {s: {m: round(v / n, 4) for m, v in metrics.items()} for s, metrics in totals.items()}
-
-
-def _ids(fused: list[tuple[int, float]]) -> Any:
-    import numpy as np
-
-    return np.array([pid for pid, _ in fused], dtype=np.int64)
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -189,7 +182,7 @@ def evaluate_answers(answerer: Answerer, dataset: Dataset) -> tuple[dict[str, fl
         top3 += any(contains_answer(s, gold[query.qid]) for s in sentences[:3])
         for c in answer.citations:
             cited += 1
-            text = store.document(c.doc_id).text
+            text = store.catalog.document(c.doc_id).text
             verbatim += text[c.highlight_start : c.highlight_end] == c.highlight
     n = max(1, len(answerable))
     return {

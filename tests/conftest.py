@@ -54,11 +54,22 @@ def fake() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture
+def registered_fake(fake: FakeEmbedder):  # type: ignore[no-untyped-def]
+    """`fake`, registered as the model named "fake-bow": whatever loads that model by name
+    (the CLI, the indexer, the server) gets this very object."""
+    from qa.index.embedding import register_embedder, unregister_embedder
+
+    register_embedder(fake.name, lambda _batch_size: fake)
+    yield fake
+    unregister_embedder(fake.name)
+
+
 @pytest.fixture(scope="session")
 def real_model():
     """The real bundled all-MiniLM-L6-v2, loaded once per test session."""
     from qa.config import BUNDLED_MODEL
-    from qa.embedding import load_embedder
+    from qa.index.embedding import load_embedder
 
     return load_embedder(BUNDLED_MODEL)
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, write
 
-from qa.answer import NOT_FOUND, Answer, Answerer
+from qa.answer.answerer import NOT_FOUND, Answer, Answerer
+from qa.answer.retrieval import Retriever
 from qa.config import Settings
 from qa.errors import EmptyQuestionError
-from qa.indexer import index_paths
-from qa.retrieval import Retriever
-from qa.store import IndexStore
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
 
 
 @pytest.fixture

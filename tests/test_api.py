@@ -25,18 +25,19 @@ import pytest
 from conftest import FakeEmbedder, write
 from fastapi.testclient import TestClient
 
-from qa.answer import Answer, Answerer, Citation
-from qa.api import MAX_PAGE_SIZE, AnswerOut, CitationOut, create_api
+from qa.answer.answerer import Answer, Answerer, Citation
+from qa.answer.holder import AnswererHolder
+from qa.answer.retrieval import Retriever
 from qa.config import Settings
 from qa.errors import ConfigError
-from qa.indexer import index_paths
-from qa.retrieval import Retriever
-from qa.server import cors_origins, create_app, frame_ancestors, split_list
-from qa.store import IndexStore
-from qa.ui import ChatBackend
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
+from qa.web.api import MAX_PAGE_SIZE, create_api
+from qa.web.server import cors_origins, create_app, frame_ancestors, split_list
+from qa.web.ui import ChatBackend
 
 ROOT = Path(__file__).resolve().parent.parent
-WIDGET_JS = ROOT / "qa" / "static" / "widget.js"
+WIDGET_JS = ROOT / "qa" / "web" / "static" / "widget.js"
 ALLOWED = "http://allowed.example:8080"
 EVIL = "https://evil.example"
 #: (question, title of the document that answers it)
@@ -89,8 +90,8 @@ def serve_app(app: Any, port: int) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def fake_backend(settings: Settings, fake: FakeEmbedder) -> tuple[ChatBackend, list[int]]:
-    """A ChatBackend over the fake-embedder index at `settings.index_dir`, and a list that
+def fake_backend(settings: Settings, fake: FakeEmbedder) -> tuple[AnswererHolder, list[int]]:
+    """An AnswererHolder over the fake-embedder index at `settings.index_dir`, and a list that
     grows by one each time it loads the index."""
     loads: list[int] = []
 
@@ -98,10 +99,10 @@ def fake_backend(settings: Settings, fake: FakeEmbedder) -> tuple[ChatBackend, l
         loads.append(1)
         return Answerer(Retriever(IndexStore.load(s.index_dir, model=fake.name), fake, s), s)
 
-    return ChatBackend(settings, loader=loader), loads
+    return AnswererHolder(settings, loader=loader), loads
 
 
-def api_client(settings: Settings, backend: ChatBackend, **kwargs: Any) -> TestClient:
+def api_client(settings: Settings, backend: AnswererHolder, **kwargs: Any) -> TestClient:
     """The API alone (no chat, no middleware), mounted where the server mounts it."""
     from fastapi import FastAPI
 
@@ -174,11 +175,13 @@ def test_serving_settings_come_from_qa_variables() -> None:
 # The answer contract ------------------------------------------------------------------------
 
 
-def test_answer_models_mirror_answer_and_citation() -> None:
-    # When Answer or Citation gains a field, add it to AnswerOut / CitationOut in qa/api.py, so
-    # the OpenAPI schema describes it (until then it is passed through, undocumented).
-    assert set(AnswerOut.model_fields) == {f.name for f in dataclasses.fields(Answer)}
-    assert set(CitationOut.model_fields) == {f.name for f in dataclasses.fields(Citation)}
+def test_the_schema_is_generated_from_answer_and_citation() -> None:
+    # One source of truth: the API's answer schema is the core's dataclasses, so a field added
+    # to Answer or Citation appears in the OpenAPI schema without touching the API.
+    holder = AnswererHolder(Settings())
+    models = create_api(Settings(), holder).openapi()["components"]["schemas"]
+    assert set(models["Answer"]["properties"]) == {f.name for f in dataclasses.fields(Answer)}
+    assert set(models["Citation"]["properties"]) == {f.name for f in dataclasses.fields(Citation)}
 
 
 def test_ask_returns_the_answer_as_json(site: dict[str, Any], http: httpx.Client) -> None:
@@ -211,7 +214,7 @@ def test_filters_and_history_are_accepted(http: httpx.Client) -> None:
 def test_the_chat_and_the_api_share_one_answerer(site: dict[str, Any],
                                                  http: httpx.Client) -> None:
     http.post("/api/v1/ask", json={"question": QUESTIONS[1][0]}).raise_for_status()
-    site["backend"].respond(QUESTIONS[1][0], [])
+    ChatBackend(site["backend"]).respond(QUESTIONS[1][0], [])
     http.get("/api/v1/health").raise_for_status()
     assert len(site["loads"]) == 1
 
@@ -225,7 +228,7 @@ def test_health_and_paged_documents(http: httpx.Client) -> None:
     assert (first["total"], len(first["documents"]), len(rest["documents"])) == (4, 3, 1)
     titles = [d["title"] for d in first["documents"] + rest["documents"]]
     assert sorted(titles) == sorted(title for _, title in QUESTIONS)
-    assert set(first["documents"][0]) == {"doc_id", "title", "date", "source"}
+    assert set(first["documents"][0]) == {"doc_id", "title", "date", "source", "sha256"}
     for bad in ({"limit": 0}, {"limit": MAX_PAGE_SIZE + 1}, {"offset": -1}):
         response = http.get("/api/v1/documents", params=bad)
         assert response.status_code == 422 and response.json()["error"] == "invalid_request"
@@ -237,9 +240,8 @@ def test_openapi_schema_and_docs_page_describe_the_api(http: httpx.Client) -> No
     assert schema["info"]["version"] == "v1"
     models = schema["components"]["schemas"]
     assert models["AskRequest"]["required"] == ["question"]
-    assert "highlight_start" in models["CitationOut"]["properties"]
-    assert models["AnswerOut"]["properties"]["citations"]["items"]["$ref"].endswith(
-        "CitationOut")
+    assert "highlight_start" in models["Citation"]["properties"]
+    assert models["Answer"]["properties"]["citations"]["items"]["$ref"].endswith("Citation")
     ask = schema["paths"]["/ask"]["post"]
     assert {"200", "413", "422", "503"} <= set(ask["responses"])
     assert ask["responses"]["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
@@ -258,7 +260,9 @@ def test_openapi_schema_and_docs_page_describe_the_api(http: httpx.Client) -> No
     ({"question": "x", "k": 0}, 422, "invalid_request", "k: Input should be greater"),
     ({"question": "x", "colour": "red"}, 422, "invalid_request", "colour: Extra inputs"),
     ({"question": "x", "filters": {"date_from": "last week"}}, 422, "invalid_request",
-     "filters.date_from"),
+     "filters: date_from 'last week' is not a date"),
+    ({"question": "x", "filters": {"date_to": "2008-13-45"}}, 422, "invalid_request",
+     "filters: date_to '2008-13-45' is not a date"),
     ({"question": "x", "history": [{"role": "system", "content": "x"}]}, 422,
      "invalid_request", "history.0.role"),
     ({"question": "why " * 100}, 413, "question_too_long", "the limit is 300"),
@@ -295,7 +299,7 @@ def test_unknown_paths_and_methods_are_json(http: httpx.Client) -> None:
 
 def test_a_missing_index_is_503_naming_the_command(tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "nowhere")
-    client = api_client(settings, ChatBackend(settings))
+    client = api_client(settings, AnswererHolder(settings))
     for response in (client.post("/api/v1/ask", json={"question": "Anything?"}),
                      client.get("/api/v1/documents")):
         assert response.status_code == 503
@@ -311,7 +315,7 @@ def test_unexpected_errors_never_leak_details(tmp_path: Path) -> None:
         raise RuntimeError("secret internal detail at /srv/private")
 
     settings = Settings(index_dir=tmp_path)
-    client = api_client(settings, ChatBackend(settings, loader=broken),
+    client = api_client(settings, AnswererHolder(settings, loader=broken),
                         raise_server_exceptions=False)
     response = client.post("/api/v1/ask", json={"question": "Anything?"})
     assert response.status_code == 500
@@ -521,16 +525,13 @@ def test_reindex_picks_up_changed_files(admin: tuple[TestClient, Settings],
     assert "Peru" in _ask(client, "Where did the zebras arrive from?")["answer"]
 
 
-def test_the_first_upload_creates_the_index(tmp_path: Path, fake: FakeEmbedder,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.uploads
-
+def test_the_first_upload_creates_the_index(tmp_path: Path, registered_fake: FakeEmbedder) -> None:
+    fake = registered_fake
     settings = Settings(index_dir=tmp_path / "index", model=fake.name, abstain_threshold=0.1,
                         admin_token="t", uploads_dir=tmp_path / "uploads")
     backend, _ = fake_backend(settings, fake)
-    # With no index yet there is no loaded model to share, so the indexer would load the
-    # configured one; the fake stands in for it.
-    monkeypatch.setattr(qa.uploads, "_embedder", lambda _backend: fake)
+    # With no index yet there is no loaded model to share, so the indexer loads the
+    # configured one: the fake, registered under its name.
     client = api_client(settings, backend, headers={"Authorization": "Bearer t"})
     assert client.post("/api/v1/ask", json={"question": "Ferry?"}).status_code == 503
     response = client.post("/api/v1/documents",

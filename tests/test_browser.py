@@ -24,13 +24,13 @@ import pytest
 from conftest import ROOT, SEEDS, FakeEmbedder, write
 from test_api import free_port, serve_app
 
-from qa.answer import Answer, Answerer
+from qa.answer.answerer import Answer, Answerer
+from qa.answer.holder import AnswererHolder
+from qa.answer.retrieval import Retriever
 from qa.config import BUNDLED_MODEL, Settings
-from qa.indexer import index_paths
-from qa.retrieval import Retriever
-from qa.server import create_app
-from qa.store import IndexStore
-from qa.ui import ChatBackend
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
+from qa.web.server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -149,7 +149,7 @@ def chat_server(tmp_path: Path, pixel_server: tuple[str, list[str]]) -> Iterator
     def loader(s: Settings) -> Answerer:
         return Answerer(Retriever(IndexStore.load(s.index_dir, model="fake-bow"), fake, s), s)
 
-    backend = ChatBackend(settings, loader=loader)
+    backend = AnswererHolder(settings, loader=loader)
     expected = backend.answerer().ask(QUESTION)
     assert not expected.abstained and expected.citations
 
@@ -213,7 +213,7 @@ def seed_chat(tmp_path: Path, real_model: Any) -> Iterator[str]:
         store = IndexStore.load(s.index_dir, model=real_model.name)
         return Answerer(Retriever(store, real_model, s), s)
 
-    backend = ChatBackend(settings, loader=loader)
+    backend = AnswererHolder(settings, loader=loader)
     try:
         with serve_app(create_app(settings, backend), free_port()) as url:
             yield url + "/"

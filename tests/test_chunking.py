@@ -6,7 +6,13 @@ import itertools
 
 from conftest import FakeEmbedder
 
-from qa.chunking import MAX_TITLE_TOKENS, SPECIAL_TOKENS, embed_text, fit_title, split_document
+from qa.index.chunking import (
+    MAX_TITLE_TOKENS,
+    SPECIAL_TOKENS,
+    embed_text,
+    fit_title,
+    split_document,
+)
 from qa.ingest import Document
 
 SENTENCES = [f"Sentence number {i} has exactly seven words." for i in range(30)]

@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, write
 
-from qa import cli, embedding
+from qa import cli
 
 
 @pytest.fixture(autouse=True)
-def fake_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEmbedder:
-    fake = FakeEmbedder()
-    monkeypatch.setattr(embedding, "load_embedder", lambda *a, **k: fake)
-    monkeypatch.setattr("qa.indexer.load_embedder", lambda *a, **k: fake)
+def fake_model(registered_fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch,
+               tmp_path: Path) -> FakeEmbedder:
+    fake = registered_fake
     monkeypatch.setenv("QA_MODEL", fake.name)
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "0.1")
@@ -138,7 +137,7 @@ def test_ask_now_anchors_relative_dates(docs: Path) -> None:
 
 def test_serve_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = {}
-    monkeypatch.setattr("qa.server.serve", lambda settings: seen.setdefault("s", settings))
+    monkeypatch.setattr("qa.web.server.serve", lambda settings: seen.setdefault("s", settings))
     code, out, _ = run("serve", "--port", "8123", "--cors-origin", "https://a.example",
                        "--cors-origin", "http://localhost:3000", "--frame-ancestors", "'none'")
     settings = seen["s"]

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from qa.dates import parse_date_range
+from qa.answer.dates import parse_date_range
 
 NOW = date(2024, 3, 20)  # a Wednesday
 

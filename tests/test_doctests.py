@@ -7,9 +7,17 @@ import importlib
 
 import pytest
 
-MODULES = ["qa", "qa.answer", "qa.api", "qa.chunking", "qa.config", "qa.dates", "qa.embedding",
-           "qa.followup", "qa.render", "qa.retrieval", "qa.sentences", "qa.server", "qa.store",
-           "qa.writer"]
+
+def _modules() -> list[str]:
+    """Every module of the package."""
+    import pkgutil
+
+    import qa
+
+    return ["qa"] + [m.name for m in pkgutil.walk_packages(qa.__path__, "qa.")]
+
+
+MODULES = _modules()
 
 
 @pytest.mark.parametrize("name", MODULES)

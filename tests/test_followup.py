@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.followup import contextual_query, leans_on_context
+from qa.answer.followup import contextual_query, leans_on_context
 
 HISTORY = [
     {"role": "user", "content": "What did Putin say about the letter from Bush?"},

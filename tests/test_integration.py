@@ -9,11 +9,11 @@ import pytest
 from conftest import SEEDS
 from test_answer import check_consistent
 
-from qa.answer import Answerer
+from qa.answer.answerer import Answerer
+from qa.answer.retrieval import Retriever
 from qa.config import BUNDLED_MODEL, Settings
-from qa.indexer import index_paths
-from qa.retrieval import Retriever
-from qa.store import IndexStore
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
 
 pytestmark = pytest.mark.model
 

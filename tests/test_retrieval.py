@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, write
 
+from qa.answer.retrieval import Ranking, Retriever, rrf
 from qa.config import Settings
 from qa.errors import EmptyQuestionError
-from qa.indexer import index_paths
-from qa.retrieval import Ranking, Retriever, rrf
-from qa.store import IndexStore
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
 
 
 def _r(*ids: int) -> Ranking:
@@ -58,7 +58,7 @@ def test_hits_carry_ranks_and_scores(tmp_path: Path, fake: FakeEmbedder) -> None
 
 
 def test_confidence_weight_grows_with_the_gap_between_the_two_best() -> None:
-    from qa.retrieval import confidence_weight
+    from qa.answer.retrieval import confidence_weight
 
     sure = Ranking(np.array([1, 2]), np.array([4.0, 1.0]))
     unsure = Ranking(np.array([1, 2]), np.array([4.0, 3.9]))
@@ -83,8 +83,8 @@ def test_near_duplicates_are_collapsed(tmp_path: Path, fake: FakeEmbedder) -> No
 
 
 def test_overlapping_chunks_of_one_document_are_collapsed() -> None:
-    from qa.retrieval import _overlaps
-    from qa.store import StoredPassage
+    from qa.answer.retrieval import _overlaps
+    from qa.index.parts import StoredPassage
 
     def p(start: int, end: int, doc: str = "d") -> StoredPassage:
         return StoredPassage(0, doc, 0, start, end, None, "", "", None, "")

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 from conftest import FakeEmbedder
 
+from qa.answer.retrieval import Hit
+from qa.answer.sentences import choose, expected_type, score_sentences
 from qa.config import Settings
-from qa.retrieval import Hit
-from qa.sentences import choose, expected_type, score_sentences
-from qa.store import StoredPassage, keywords
+from qa.index.analysis import TextAnalyzer
+from qa.index.parts import StoredPassage
+
+keywords = TextAnalyzer().keywords
 
 
 def _hit(text: str, rank: int, doc: str = "d") -> Hit:

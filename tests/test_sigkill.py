@@ -17,24 +17,25 @@ from pathlib import Path
 from conftest import ROOT, FakeEmbedder, write
 
 from qa.config import Settings
-from qa.indexer import index_paths
-from qa.store import IndexStore
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
 
 CHILD = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from conftest import FakeEmbedder
-import qa.indexer, qa.writer
+import qa.index.layout
+from qa.index.embedding import register_embedder
 class Slow(FakeEmbedder):
     def embed(self, texts):
         time.sleep(0.02)
         return super().embed(texts)
-qa.indexer.load_embedder = lambda *a, **k: Slow()
-real_fsync = qa.writer._fsync
+register_embedder("fake-bow", lambda _batch_size: Slow())
+real_fsync = qa.index.layout.fsync
 def slow_fsync(path):
     time.sleep(0.1)
     real_fsync(path)
-qa.writer._fsync = slow_fsync
+qa.index.layout.fsync = slow_fsync
 from qa.cli import main
 sys.exit(main(["index", sys.argv[2], "--quiet"]))
 """
@@ -47,9 +48,9 @@ def _titles(index_dir: Path) -> set[str]:
     try:
         # Every passage must resolve, and its text must be its document's text at its offsets.
         for pid in range(store.count):
-            passage = store.passage(pid)
-            assert store.document(passage.doc_id).text[passage.start : passage.end] == passage.text
-        return {row[2] for row in store.document_rows()}
+            (passage,) = store.catalog.passages([pid])
+            assert store.catalog.document(passage.doc_id).text[passage.start : passage.end] == passage.text
+        return {row.title for row in store.catalog.documents()}
     finally:
         store.close()
 

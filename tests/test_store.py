@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, write
 
+from qa.answer.retrieval import Filters, Retriever
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from qa.indexer import index_paths
-from qa.retrieval import Filters, Retriever
-from qa.store import IndexStore
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
 
 ARTICLES = {
     "space.txt": "March 3, 2021\n\nRocket launch\n\nThe rocket launched from Florida carrying "
@@ -44,7 +44,7 @@ def test_save_load_gives_the_same_hits(tmp_path: Path, corpus: Path, fake: FakeE
     store = IndexStore.load(settings.index_dir, model=fake.name)
     retriever = Retriever(store, fake, settings)
     before = [(h.passage_id, h.fused_score) for h in retriever.search("rocket satellite")]
-    assert store.passage(before[0][0]).title == "Rocket launch"
+    assert store.catalog.passages([before[0][0]])[0].title == "Rocket launch"
     again = Retriever(IndexStore.load(settings.index_dir, model=fake.name), fake, settings)
     assert [(h.passage_id, h.fused_score) for h in again.search("rocket satellite")] == before
     manifest = json.loads((settings.index_dir / "manifest.json").read_text())
@@ -57,9 +57,9 @@ def test_dense_search_matches_brute_force(tmp_path: Path, corpus: Path, fake: Fa
     settings = _settings(tmp_path)
     index_paths([corpus], settings, embedder=fake)
     store = IndexStore.load(settings.index_dir, model=fake.name)
-    all_vectors = store.vectors(list(range(store.count)))
+    all_vectors = store.dense.vectors(list(range(store.count)))
     query = fake.embed(["weather satellite rates"])[0]
-    ids, scores = store.dense_search(query, store.count)
+    ids, scores = store.dense.search(query, store.count)
     expected = np.argsort(-(all_vectors @ query), kind="stable")
     assert np.allclose(scores, np.sort(all_vectors @ query)[::-1], atol=1e-5)
     assert set(ids[:2]) == set(expected[:2])
@@ -88,7 +88,7 @@ def test_incremental_add_change_unchanged_and_prune(tmp_path: Path, corpus: Path
     report = index_paths([corpus], settings, embedder=fake, prune=True)
     assert (report.removed, report.documents) == (1, 3)
     store = IndexStore.load(settings.index_dir, model=fake.name)
-    titles = {row[2] for row in store.document_rows()}
+    titles = {row.title for row in store.catalog.documents()}
     assert titles == {"Rocket launch", "Garden tips", "Chess"}
     retriever = Retriever(store, fake, settings)
     assert retriever.search("chess tiebreak")[0].passage.title == "Chess"
@@ -203,7 +203,7 @@ def test_an_index_of_an_older_format_is_reindexed_from_its_stored_documents(
     report = index_paths([corpus / "bank.txt"], settings, embedder=fake)
     assert report.written and report.documents == 3
     store = IndexStore.load(settings.index_dir, model=fake.name)
-    assert {row[2] for row in store.document_rows()} == {
+    assert {row.title for row in store.catalog.documents()} == {
         "Rocket launch", "Garden tips", "Central bank holds rates"}
 
 

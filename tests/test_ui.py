@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, write
 
-from qa.answer import Answerer
+from qa.answer.answerer import Answerer
+from qa.answer.holder import AnswererHolder
+from qa.answer.retrieval import Retriever
 from qa.config import Settings
 from qa.errors import IndexMissingError
-from qa.indexer import index_paths
-from qa.render import escape_markdown
-from qa.retrieval import Retriever
-from qa.store import IndexStore
-from qa.ui import ChatBackend
+from qa.index.builder import index_paths
+from qa.index.store import IndexStore
+from qa.web.render import escape_markdown
+from qa.web.ui import ChatBackend
 
 HOSTILE = (
     "Zebra pineapple <script>alert(1)</script> and <img src=x onerror=alert(2)> plus "
@@ -34,7 +35,7 @@ def backend(tmp_path: Path, fake: FakeEmbedder) -> ChatBackend:
     def loader(s: Settings) -> Answerer:
         return Answerer(Retriever(IndexStore.load(s.index_dir, model=fake.name), fake, s), s)
 
-    return ChatBackend(settings, loader=loader)
+    return ChatBackend(AnswererHolder(settings, loader=loader))
 
 
 def _unescaped(markdown: str) -> str:
@@ -97,7 +98,7 @@ def test_errors_become_one_line_messages(tmp_path: Path) -> None:
     def missing(_s: Settings) -> Answerer:
         raise IndexMissingError("no index at x/ yet; run `qa index` (or `make run`) to build it")
 
-    backend = ChatBackend(Settings(index_dir=tmp_path), loader=missing)
+    backend = ChatBackend(AnswererHolder(Settings(index_dir=tmp_path), loader=missing))
     (message,) = backend.respond("anything", [])
     assert message["content"].startswith("⚠️ no index at x\\/ yet\\; run \\`qa index\\`")
     assert backend.examples() == []
@@ -105,7 +106,7 @@ def test_errors_become_one_line_messages(tmp_path: Path) -> None:
     def broken(_s: Settings) -> Answerer:
         raise RuntimeError("boom: internal detail")
 
-    (message,) = ChatBackend(Settings(index_dir=tmp_path), loader=broken).respond("x", [])
+    (message,) = ChatBackend(AnswererHolder(Settings(index_dir=tmp_path), loader=broken)).respond("x", [])
     assert "boom" not in message["content"] and "Traceback" not in message["content"]
 
 
@@ -121,9 +122,9 @@ def test_examples_come_from_the_indexed_titles(backend: ChatBackend) -> None:
 
 
 def test_build_ui_has_a_stable_api_name(backend: ChatBackend) -> None:
-    from qa.ui import build_ui
+    from qa.web.ui import build_ui
 
-    blocks = build_ui(backend.settings, backend)
+    blocks = build_ui(backend)
     api_names = {dep.api_name for dep in blocks.fns.values()}
     assert "ask" in api_names
     assert blocks.analytics_enabled is False
@@ -135,7 +136,7 @@ def test_overlong_questions_are_refused_in_the_chat(backend: ChatBackend) -> Non
 
 
 def test_hostile_text_stays_inside_the_markdown_code_fence(backend: ChatBackend) -> None:
-    from qa.render import fenced
+    from qa.web.render import fenced
 
     assert fenced("a ``` b").startswith("````markdown\n")
     markdown = backend.respond("zebra pineapple script tracker", [])[-1]["content"]
@@ -161,8 +162,8 @@ def test_a_follow_up_uses_the_conversation_and_shows_the_query(backend: ChatBack
 
 
 def test_citations_of_one_passage_are_shown_once_with_every_sentence_marked() -> None:
-    from qa.answer import Answer, Citation
-    from qa.render import format_sources
+    from qa.answer.answerer import Answer, Citation
+    from qa.web.render import format_sources
 
     passage = "First one. Second one. Third one."
 

@@ -31,8 +31,8 @@ from test_browser import (
 )
 
 from qa.config import Settings
-from qa.indexer import index_paths
-from qa.server import create_app
+from qa.index.builder import index_paths
+from qa.web.server import create_app
 
 pytestmark = BROWSER_MARKS
 

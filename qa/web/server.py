@@ -9,19 +9,17 @@ capped.
 
 from __future__ import annotations
 
-import os
 import re
 from html import escape
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings
-from .errors import ConfigError
+from ..answer.holder import AnswererHolder
+from ..config import Settings
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from .ui import ChatBackend
 
 #: Bytes a multipart upload may carry beyond the file itself (boundaries, part headers).
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -71,15 +69,14 @@ def frame_ancestors(settings: Settings) -> str:
     return "frame-ancestors " + " ".join(sources)
 
 
-def create_app(settings: Settings, backend: ChatBackend | None = None) -> Any:
-    """The ASGI app (FastAPI) serving the chat, the API and the widget. `backend` defaults to
+def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
+    """The ASGI app (FastAPI) serving the chat, the API and the widget. `holder` defaults to
     one loading the index and model named by `settings` (tests pass one with a fake embedder);
     the chat and the API share it.
 
     Raises:
         ConfigError: a CORS origin or frame ancestor is malformed.
     """
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import gradio as gr
     from fastapi import FastAPI
     from starlette.middleware.cors import CORSMiddleware
@@ -89,7 +86,7 @@ def create_app(settings: Settings, backend: ChatBackend | None = None) -> Any:
 
     origins = cors_origins(settings)
     ancestors = frame_ancestors(settings)
-    backend = backend or ChatBackend(settings)
+    holder = holder or AnswererHolder(settings)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None,
                   telemetry=NO_TELEMETRY)  # type: ignore[arg-type]
     # Outermost last: security headers on every response, then CORS (so a 413 is readable by
@@ -102,9 +99,9 @@ def create_app(settings: Settings, backend: ChatBackend | None = None) -> Any:
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Content-Type", "Authorization"], max_age=600)
     app.add_middleware(SecurityHeaders, csp=ancestors)
-    app.mount("/api/v1", create_api(settings, backend))
+    app.mount("/api/v1", create_api(settings, holder))
     _add_widget_routes(app)
-    blocks = build_ui(settings, backend)
+    blocks = build_ui(ChatBackend(holder))
     return gr.mount_gradio_app(
         app,
         blocks,
@@ -135,7 +132,7 @@ def _add_widget_routes(app: Any) -> None:
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, Response
 
-    static = files("qa") / "static"
+    static = files("qa.web") / "static"
     widget = (static / "widget.js").read_text(encoding="utf-8")
     css = (static / "embed.css").read_text(encoding="utf-8")
     page = (static / "embed.html").read_text(encoding="utf-8")
@@ -197,7 +194,7 @@ class BodyLimit:
         from starlette.datastructures import Headers
         from starlette.exceptions import HTTPException
 
-        from .api import error_response
+        from .http import error_response
 
         if scope["type"] != "http":
             await self.app(scope, receive, send)

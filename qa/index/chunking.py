@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .ingest import Document
+from ..ingest import Document
 
 #: Counts the model's word pieces of each text (without the special tokens).
 TokenCounter = Callable[[Sequence[str]], list[int]]

@@ -20,21 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import sentence_spans
-from .config import Settings
+from ..config import Settings
+from ..index.analysis import NAME_INSIDE, NUMBER_CUE, TIME_CUE
+from ..index.chunking import sentence_spans
 from .retrieval import Hit
 
-_YEARISH = re.compile(
-    r"\b(1[0-9]{3}|20[0-9]{2}|\d{1,2}(st|nd|rd|th)? century|january|february|march|april|may|"
-    r"june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday|today|yesterday|ago|years?|decades?|centur(y|ies)|era|age|period)\b",
-    re.I,
-)
-_NUMBER = re.compile(
-    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-    r"thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|percent|half)\b", re.I)
 _FOCUS_BOOST = 2.0
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 
 @dataclass(frozen=True)
@@ -86,12 +77,12 @@ def expected_type(question: str) -> Callable[[str], bool] | None:
     q = question.lower()
     if re.search(r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|"
                  r"number|amount)\b", q):
-        return lambda s: bool(_NUMBER.search(s))
+        return lambda s: bool(NUMBER_CUE.search(s))
     if re.search(r"\bwhen\b|\bwhat (year|date|century|decade|time|month|day)\b|\bby when\b", q):
-        return lambda s: bool(_YEARISH.search(s))
+        return lambda s: bool(TIME_CUE.search(s))
     if re.search(r"\b(who|whom|whose)\b", q):
         asked = set(re.findall(r"[A-Z][a-z]+", question))
-        return lambda s: any(n not in asked for n in _NAME.findall(s))
+        return lambda s: any(n not in asked for n in NAME_INSIDE.findall(s))
     return None
 
 
@@ -124,31 +115,43 @@ def score_sentences(
     texts = [h.passage.text[s - h.passage.start : e - h.passage.start] for h, s, e in spans]
     vectors = embed([question, *texts])
     cosine = vectors[1:] @ vectors[0]
-    query_terms = set(terms([question])[0])
-    weights = idf(sorted(query_terms))
-    if focus is not None and focus != question:
-        for term in set(terms([focus])[0]) & query_terms:
-            weights[term] *= _FOCUS_BOOST
+    weights = _keyword_weights(question, focus, terms, idf)
     wants = expected_type(focus or question)
     out = []
     previous: tuple[Hit | None, set[str]] = (None, set())
     for (hit, start, end), text, cos, words in zip(spans, texts, cosine, terms(texts),
                                                    strict=True):
         own = set(words)
-        lexical = keyword_share(weights, own)
         # The sentence before often names what this one calls "it" or "they".
         before = previous[1] if previous[0] is hit else set()
-        context = keyword_share(weights, own | before)
         previous = (hit, own)
-        type_match = float(wants(text)) if wants is not None else 0.0
-        rank = 1.0 / hit.fused_rank
-        score = (float(cos) + settings.sentence_lexical_weight * lexical
-                 + settings.sentence_context_weight * context
-                 + settings.sentence_type_weight * type_match
-                 + settings.sentence_rank_weight * rank)
-        out.append(ScoredSentence(hit, start, end, float(cos), lexical, type_match, rank, score))
+        out.append(_scored(hit, start, end, float(cos), keyword_share(weights, own),
+                           keyword_share(weights, own | before),
+                           float(wants(text)) if wants is not None else 0.0, settings))
     out.sort(key=lambda s: (-s.score, s.hit.fused_rank, s.start))
     return out
+
+
+def _keyword_weights(question: str, focus: str | None,
+                     terms: Callable[[Sequence[str]], list[list[str]]],
+                     idf: Callable[[Sequence[str]], dict[str, float]]) -> dict[str, float]:
+    """IDF of each keyword of the question; the user's own words (`focus`) count double."""
+    query_terms = set(terms([question])[0])
+    weights = idf(sorted(query_terms))
+    if focus is not None and focus != question:
+        for term in set(terms([focus])[0]) & query_terms:
+            weights[term] *= _FOCUS_BOOST
+    return weights
+
+
+def _scored(hit: Hit, start: int, end: int, cosine: float, lexical: float, context: float,
+            type_match: float, settings: Settings) -> ScoredSentence:
+    rank = 1.0 / hit.fused_rank
+    score = (cosine + settings.sentence_lexical_weight * lexical
+             + settings.sentence_context_weight * context
+             + settings.sentence_type_weight * type_match
+             + settings.sentence_rank_weight * rank)
+    return ScoredSentence(hit, start, end, cosine, lexical, type_match, rank, score)
 
 
 def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float) -> list[ScoredSentence]:

@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from .config import Settings
+from ..config import Settings
+from ..index.store import IndexStore
 from .dates import parse_date_range
-from .errors import EmptyQuestionError
 from .followup import contextual_query
+from .question import require_question
 from .retrieval import Filters, Hit, Retriever
 from .sentences import choose, keyword_share, score_sentences
-from .store import keywords
 
 NOT_FOUND = "I could not find an answer to this in the documents."
 
@@ -86,8 +86,6 @@ class Answerer:
 
     def reloaded(self) -> Answerer:
         """A new answerer on the index as it is now on disk, sharing this one's model."""
-        from .store import IndexStore
-
         embedder = self.retriever.embedder
         store = IndexStore.load(self.settings.index_dir, model=embedder.name)
         return Answerer(Retriever(store, embedder, self.settings), self.settings)
@@ -114,9 +112,7 @@ class Answerer:
         Raises:
             EmptyQuestionError: the question is blank.
         """
-        question = question.strip()
-        if not question:
-            raise EmptyQuestionError("the question is empty; type a question")
+        question = require_question(question)
         began = time.perf_counter()
         query = contextual_query(question, history)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
@@ -130,10 +126,11 @@ class Answerer:
                             for i, h in enumerate(hits[:3], 1))
             return Answer(question, NOT_FOUND, True, (), query, related,
                           _timings(began, retrieved), dates, round(support, 4))
+        store = self.retriever.store
         scored = score_sentences(
             query, hits[: self.settings.answer_passages], embed=self.retriever.embedder.embed,
-            terms=keywords,
-            idf=self.retriever.store.idf, settings=self.settings, focus=question,
+            terms=store.analyzer.keywords, idf=store.lexical.idf, settings=self.settings,
+            focus=question,
         )
         chosen = choose(scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin)
@@ -147,7 +144,9 @@ class Answerer:
         cosine and the share of the query's keywords (IDF-weighted) one passage contains."""
         if not hits:
             return 0.0
-        idf = self.retriever.store.idf(sorted(set(keywords([query])[0])))
+        store = self.retriever.store
+        keywords = store.analyzer.keywords
+        idf = store.lexical.idf(sorted(set(keywords([query])[0])))
         top = hits[: self.settings.abstain_passages]
         coverage = max(keyword_share(idf, set(words)) for words in
                        keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]))
@@ -177,8 +176,7 @@ def load_answerer(settings: Settings) -> Answerer:
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError, ConfigError.
     """
-    from .embedding import MemoEmbedder, load_embedder
-    from .store import IndexStore
+    from ..index.embedding import MemoEmbedder, load_embedder
 
     store = IndexStore.load(settings.index_dir, model=settings.model)
     embedder = MemoEmbedder(load_embedder(settings.model, batch_size=settings.embed_batch_size))

@@ -4,7 +4,7 @@ These routes exist only when `QA_ADMIN_TOKEN` is set, and each needs `Authorizat
 <token>` (compared in constant time). An upload must be one of the file types the indexer
 reads and fit `max_upload_bytes`; it is saved in `uploads_dir` under a generated name (the
 client's file name gives a cleaned-up stem and the suffix, never a folder) and indexed with
-`qa.indexer.index_paths`, as `qa index` would. The chat and the API then answer from the new
+`qa.index.builder.index_paths`, as `qa index` would. The chat and the API then answer from the new
 index without a restart.
 """
 
@@ -16,18 +16,19 @@ import re
 import secrets
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, UploadFile
+from fastapi import APIRouter, Depends, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from .api import AnswererSource, ApiError, error_docs
-from .config import Settings
-from .embedding import Embedder
-from .errors import IngestError, QAError
-from .indexer import IndexReport, index_paths
-from .ingest import file_doc_id
+from ..answer.holder import AnswererHolder
+from ..config import Settings
+from ..errors import IngestError, QAError
+from ..index.builder import IndexReport, index_paths
+from ..index.embedding import Embedder
+from ..ingest import file_doc_id, source_file
+from .http import ApiError, error_docs
 
 #: What the upload endpoint accepts: the file types the indexer reads, less BEIR corpora.
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -41,35 +42,16 @@ _Credentials = Annotated[
 ]
 
 
-class SkippedOut(BaseModel):
-    source: str
-    reason: str
-
-
-class IndexChange(BaseModel):
-    """What an index change did, as `qa index` reports it."""
-
-    added: int
-    changed: int
-    unchanged: int
-    removed: int
-    documents: int
-    passages: int
-    embedded: int
-    written: bool
-    skipped: list[SkippedOut]
-    seconds: float
-
-
 class UploadOut(BaseModel):
+    """Where an upload was stored, its document id, and what indexing it did."""
+
     stored_as: str = Field(description="The file name given to the upload on the server")
     doc_id: str
-    index: IndexChange
+    index: IndexReport
 
 
-def add_index_routes(api: FastAPI, settings: Settings, backend: AnswererSource) -> None:
+def index_router(settings: Settings, holder: AnswererHolder) -> APIRouter:
     """Upload, delete and reindex, each needing `Authorization: Bearer <admin token>`."""
-    lock = threading.Lock()  # one index change at a time; the indexer's file lock refuses two
 
     def require_token(credentials: _Credentials) -> None:
         given = credentials.credentials if credentials else ""
@@ -79,57 +61,89 @@ def add_index_routes(api: FastAPI, settings: Settings, backend: AnswererSource) 
                            "`Authorization: Bearer <QA_ADMIN_TOKEN>`",
                            headers={"WWW-Authenticate": "Bearer"})
 
-    guarded = [Depends(require_token)]
+    router = APIRouter(dependencies=[Depends(require_token)])
+    changes = _Changes(settings, holder)
 
-    @api.post("/documents", status_code=201, response_model=UploadOut, dependencies=guarded,
-              responses=error_docs(401, 413, 415, 422, 503), summary="Upload and index a document")
-    def upload(file: UploadFile) -> dict[str, Any]:
+    @router.post("/documents", status_code=201, response_model=UploadOut,
+                 responses=error_docs(401, 409, 413, 415, 422, 503),
+                 summary="Upload and index a document")
+    def upload(file: UploadFile) -> UploadOut:
         target = _store_upload(file, settings)
-        with lock:
+        report = changes.add(target, file.filename or target.name)
+        return UploadOut(stored_as=target.name, doc_id=file_doc_id(target), index=report)
+
+    @router.delete("/documents/{doc_id}", response_model=IndexReport,
+                   responses=error_docs(401, 403, 404, 409, 503),
+                   summary="Delete an uploaded document")
+    def delete(doc_id: str) -> IndexReport:
+        return changes.delete(doc_id)
+
+    @router.post("/reindex", response_model=IndexReport, responses=error_docs(401, 409, 503),
+                 summary="Re-read every indexed file and the uploads folder; drop vanished ones")
+    def reindex() -> IndexReport:
+        return changes.reindex()
+
+    return router
+
+
+class _Changes:
+    """Index changes over HTTP, one at a time (the indexer's file lock also refuses a
+    concurrent `qa index`), each followed by a reload of the shared answerer."""
+
+    def __init__(self, settings: Settings, holder: AnswererHolder) -> None:
+        self.settings = settings
+        self.holder = holder
+        self.lock = threading.Lock()
+
+    def add(self, target: Path, name: str) -> IndexReport:
+        with self.lock:
             try:
-                report = index_paths([target], settings, embedder=_embedder(backend))
+                report = index_paths([target], self.settings, embedder=self._embedder())
             except BaseException:
                 target.unlink(missing_ok=True)
                 raise
             if report.skipped:
                 target.unlink(missing_ok=True)
-                raise IngestError(f"{file.filename}: {report.skipped[0].reason}")
-            _reload(backend)
-        return {"stored_as": target.name, "doc_id": file_doc_id(target),
-                "index": _change(report)}
+                raise IngestError(f"{name}: {report.skipped[0].reason}")
+            self.holder.reload()
+        return report
 
-    @api.delete("/documents/{doc_id}", response_model=IndexChange, dependencies=guarded,
-                responses=error_docs(401, 403, 404, 503), summary="Delete an uploaded document")
-    def delete(doc_id: str) -> dict[str, Any]:
-        row = next((r for r in backend.answerer().retriever.store.document_rows()
-                    if r[0] == doc_id), None)
+    def delete(self, doc_id: str) -> IndexReport:
+        rows = self.holder.answerer().retriever.store.catalog.documents()
+        row = next((r for r in rows if r.doc_id == doc_id), None)
         if row is None:
             raise ApiError(404, "not_found", f"no document with id {doc_id!r} in the index")
-        path = Path(row[1].split("#")[0]).resolve()
-        if not path.is_relative_to(settings.uploads_dir.resolve()):
+        path = source_file(row.source).resolve()
+        if not path.is_relative_to(self.settings.uploads_dir.resolve()):
             raise ApiError(403, "not_uploaded",
                            "only documents uploaded over HTTP can be deleted here; delete the "
                            "file itself and run `qa index --prune`")
-        with lock:
+        with self.lock:
             path.unlink(missing_ok=True)
             # Pruning drops every document whose file is gone: this one, and any other.
-            report = index_paths([], settings, prune=True, embedder=_embedder(backend))
-            _reload(backend)
-        return _change(report)
+            report = index_paths([], self.settings, prune=True, embedder=self._embedder())
+            self.holder.reload()
+        return report
 
-    @api.post("/reindex", response_model=IndexChange, dependencies=guarded,
-              responses=error_docs(401, 503),
-              summary="Re-read every indexed file and the uploads folder; drop vanished ones")
-    def reindex() -> dict[str, Any]:
-        rows = backend.answerer().retriever.store.document_rows()
-        paths = {Path(r[1].split("#")[0]) for r in rows}
+    def reindex(self) -> IndexReport:
+        rows = self.holder.answerer().retriever.store.catalog.documents()
+        paths = {source_file(r.source) for r in rows}
         paths = {p for p in paths if p.exists()}
-        if settings.uploads_dir.is_dir():
-            paths.add(settings.uploads_dir)
-        with lock:
-            report = index_paths(sorted(paths), settings, prune=True, embedder=_embedder(backend))
-            _reload(backend)
-        return _change(report)
+        if self.settings.uploads_dir.is_dir():
+            paths.add(self.settings.uploads_dir)
+        with self.lock:
+            report = index_paths(sorted(paths), self.settings, prune=True,
+                                 embedder=self._embedder())
+            self.holder.reload()
+        return report
+
+    def _embedder(self) -> Embedder | None:
+        """The loaded model, so indexing does not load a second one (None: the index is not
+        loaded yet, and the indexer loads the configured model if it needs one)."""
+        try:
+            return self.holder.answerer().retriever.embedder
+        except QAError:
+            return None
 
 
 def _store_upload(file: UploadFile, settings: Settings) -> Path:
@@ -162,27 +176,3 @@ def _store_upload(file: UploadFile, settings: Settings) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return target
-
-
-def _embedder(backend: AnswererSource) -> Embedder | None:
-    """The loaded model, so indexing does not load a second one (None: the index is not
-    loaded yet, and the indexer loads the configured model if it needs one)."""
-    try:
-        return backend.answerer().retriever.embedder
-    except QAError:
-        return None
-
-
-def _reload(backend: AnswererSource) -> None:
-    """Point the shared backend at the index just written. A request already running keeps
-    the answerer it started with, so it never mixes two generations."""
-    backend.reload()
-
-
-def _change(report: IndexReport) -> dict[str, Any]:
-    return {
-        "added": report.added, "changed": report.changed, "unchanged": report.unchanged,
-        "removed": report.removed, "documents": report.documents, "passages": report.passages,
-        "embedded": report.embedded, "written": report.written, "seconds": report.seconds,
-        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-    }

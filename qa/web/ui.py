@@ -10,16 +10,14 @@ from __future__ import annotations
 import html
 import logging
 import re
-import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .answer import Answerer, load_answerer
-from .config import Settings
-from .errors import QAError
-from .ingest import parse_date
+from ..answer.holder import AnswererHolder
+from ..answer.question import require_question
+from ..answer.retrieval import Filters
+from ..errors import QAError
+from ..ingest import parse_date
 from .render import escape_markdown, render
-from .retrieval import Filters
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -31,27 +29,14 @@ DESCRIPTION = (
     "Answers are sentences quoted from the indexed documents, each with a numbered citation. "
     "When the documents don't hold the answer, it says so."
 )
+
+
 class ChatBackend:
-    """Loads the index on first use and answers chat turns; errors become chat messages."""
+    """Answers chat turns with the shared answerer; errors become chat messages."""
 
-    def __init__(self, settings: Settings,
-                 loader: Callable[[Settings], Answerer] = load_answerer) -> None:
-        self.settings = settings
-        self._loader = loader
-        self._answerer: Answerer | None = None
-        self._lock = threading.Lock()
-
-    def answerer(self) -> Answerer:
-        with self._lock:
-            if self._answerer is None:
-                self._answerer = self._loader(self.settings)
-            return self._answerer
-
-    def reload(self) -> None:
-        """Answer from the index as it is now on disk (it changed over HTTP)."""
-        with self._lock:
-            self._answerer = (self._answerer.reloaded() if self._answerer is not None
-                              else self._loader(self.settings))
+    def __init__(self, holder: AnswererHolder) -> None:
+        self.holder = holder
+        self.settings = holder.settings
 
     def respond(
         self,
@@ -68,11 +53,12 @@ class ChatBackend:
                 f"⚠️ The question is longer than {self.settings.max_question_chars} characters; "
                 "please shorten it.")}]
         try:
+            question = require_question(message)
             filters = _filters(source, date_from, date_to)
             turns = [{"role": t["role"], "content": _plain(t.get("content"))}
                      for t in history if t.get("role") in ("user", "assistant")
                      and not (t.get("metadata") or {}).get("title")]
-            answer = self.answerer().ask(message or "", history=turns, filters=filters)
+            answer = self.holder.answerer().ask(question, history=turns, filters=filters)
             return render(answer)
         except QAError as err:
             return [{"role": "assistant", "content": f"⚠️ {escape_markdown(str(err))}"}]
@@ -85,11 +71,11 @@ class ChatBackend:
     def examples(self, limit: int = 3) -> list[str]:
         """Questions built from the titles of the newest indexed documents."""
         try:
-            rows = self.answerer().retriever.store.document_rows()
+            rows = self.holder.answerer().retriever.store.catalog.documents()
         except QAError:
             return []
-        rows = sorted(rows, key=lambda r: r[3] or "", reverse=True)[:limit]
-        return [f"What happened in “{r[2]}”?" for r in rows]
+        rows = sorted(rows, key=lambda r: r.date or "", reverse=True)[:limit]
+        return [f"What happened in “{r.title}”?" for r in rows]
 
 
 def _filters(source: str, date_from: str, date_to: str) -> Filters | None:
@@ -115,11 +101,10 @@ def _plain(content: Any) -> str:
     return html.unescape(re.sub(r"\\(.)", r"\1", content))
 
 
-def build_ui(settings: Settings, backend: ChatBackend | None = None) -> gr.Blocks:
+def build_ui(backend: ChatBackend) -> gr.Blocks:
     """The chat as a Gradio Blocks app (not launched)."""
     import gradio as gr
 
-    backend = backend or ChatBackend(settings)
     chatbot = gr.Chatbot(
         label="Answers",
         render_markdown=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from itertools import groupby
 
-from .answer import Answer, Citation
+from ..answer.answerer import Answer, Citation
 
 _SPACE_AROUND_BREAK = re.compile(r"[ \t]*\n[ \t]*")
 _BLANK_LINES = re.compile(r"\n{3,}")

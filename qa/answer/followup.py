@@ -11,28 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .chunking import sentence_spans
+from ..index.analysis import PRONOUNS, WORD, names, topic_words
+from ..index.chunking import sentence_spans
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
-_PRONOUNS = {
-    "he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "theirs", "hers",
-    "this", "that", "these", "those", "there", "then", "such", "one", "ones",
-}
 _OPENERS = ("and ", "but ", "also ", "what about", "how about", "so ", "then ", "what else",
             "anything else", "why", "how come", "and?", "more")
-# Words that carry no topic: question words, auxiliaries, common function words.
-_FUNCTION = {
-    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "about", "as",
-    "and", "or", "but", "if", "so", "than", "into", "over", "after", "before", "up", "out",
-    "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "whats", "what's",
-    "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "have",
-    "has", "had", "can", "could", "will", "would", "shall", "should", "may", "might", "must",
-    "say", "said", "says", "tell", "told", "me", "you", "i", "we", "us", "my", "your", "our",
-    "not", "no", "yes", "any", "some", "all", "more", "else", "also", "just", "really", "very",
-    "much", "many", "one", "ones", "please", "think", "know", "mean", "happen", "happened",
-    "plan", "plans", "planned", "want", "wants", "wanted", "get", "got", "make", "made",
-} | _PRONOUNS
-_DAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "top"}
 #: A question with a pronoun and at most this many topic words leans on the context.
 _MAX_TOPIC_WORDS_WITH_PRONOUN = 4
 #: A question of at most this many words with at most one topic word leans on the context.
@@ -43,16 +26,6 @@ _MAX_WORDS_OF_A_BARE_FOLLOW_UP = 6
 _MAX_TOPIC_WORDS_FOR_NAMES = 1
 
 
-def topic_words(text: str) -> list[str]:
-    """The words of `text` that carry its topic, in order, without repeats."""
-    seen: dict[str, None] = {}
-    for word in _WORD.findall(text):
-        # An acronym ("US", "IT") is a topic even when its lower case is a function word.
-        if len(word) > 1 and (word.isupper() or word.lower() not in _FUNCTION):
-            seen.setdefault(word, None)
-    return list(seen)
-
-
 def leans_on_context(question: str) -> bool:
     """Whether `question` needs the earlier turns to be understood.
 
@@ -61,12 +34,12 @@ def leans_on_context(question: str) -> bool:
         (True, False)
     """
     lowered = question.lower().strip()
-    words = [w.lower() for w in _WORD.findall(question)]
+    words = [w.lower() for w in WORD.findall(question)]
     if not words:
         return False
     if lowered.startswith(_OPENERS):
         return True
-    has_pronoun = any(w in _PRONOUNS for w in words)
+    has_pronoun = any(w in PRONOUNS for w in words)
     topics = topic_words(question)
     if has_pronoun and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
         return True
@@ -96,9 +69,9 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     context = " ".join(recent[anchor:])
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content")]
     own = {w.lower() for w in topic_words(question)}
-    names = (_names(_first_sentence(answers[-1]))
+    carried = (names(_first_sentence(answers[-1]))
              if answers and len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES else [])
-    extra = [w for w in topic_words(context) + names if w.lower() not in own]
+    extra = [w for w in topic_words(context) + carried if w.lower() not in own]
     extra = list(dict.fromkeys(extra))
     return f"{question} {' '.join(extra)}".strip() if extra else question
 
@@ -107,11 +80,3 @@ def _first_sentence(text: str) -> str:
     text = re.sub(r"\s*\\?\[\d+\\?\]", "", text).strip()
     spans = sentence_spans(text)
     return text[spans[0].start : spans[0].end] if spans else text
-
-
-def _names(text: str) -> list[str]:
-    """Capitalised words (not function words, not single letters, not weekdays): likely
-    names."""
-    return [w for w in _WORD.findall(text)
-            if w[0].isupper() and len(w) > 1
-            and (w.isupper() or w.lower() not in _FUNCTION | _DAYS)]

@@ -16,13 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Settings
+from ..errors import IndexMismatchError, IndexMissingError
+from ..ingest import Document, Skipped, iter_files, load, source_file
+from .analysis import TextAnalyzer
+from .cache import EmbeddingCache, embed_cached
 from .chunking import Passage, embed_text, fit_title, split_document
-from .config import Settings
-from .embedding import Embedder, EmbeddingCache, embed_cached, load_embedder
-from .errors import IndexMismatchError, IndexMissingError
-from .ingest import Document, Skipped, iter_files, load
-from .store import FORMAT_VERSION, IndexStore
-from .writer import remove_leftovers, write_index, write_lock
+from .embedding import Embedder, load_embedder
+from .layout import FORMAT_VERSION
+from .parts import DocumentRow
+from .store import IndexStore
+from .writer import Generation, IndexSettings, remove_leftovers, write_index, write_lock
 
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -34,9 +38,9 @@ def _no_progress(_stage: str, _total: int) -> Callable[[int], None]:
 
 @dataclass(frozen=True)
 class IndexReport:
-    """What one `qa index` run did."""
+    """What one `qa index` run did: documents added, changed, unchanged and removed, the
+    totals after it, texts sent to the model, and the files skipped with their reasons."""
 
-    index_dir: Path
     added: int = 0
     changed: int = 0
     unchanged: int = 0
@@ -50,28 +54,13 @@ class IndexReport:
 
 
 def chunking_settings(settings: Settings, embedder_max_tokens: int | None) -> dict[str, Any]:
+    """What the manifest records about chunking (a change re-chunks every document)."""
     return {
         "splitter": "sentencex",
         "chunk_tokens": settings.chunk_tokens,
         "overlap_sentences": settings.chunk_overlap_sentences,
         "model_max_tokens": embedder_max_tokens,
     }
-
-
-class _LazyEmbedder:
-    """Loads the model on first use, so an up-to-date index never pays for it."""
-
-    def __init__(self, settings: Settings, factory: Callable[[], Embedder] | None) -> None:
-        self._settings = settings
-        self._factory = factory
-        self._model: Embedder | None = None
-
-    def get(self) -> Embedder:
-        if self._model is None:
-            self._model = self._factory() if self._factory else load_embedder(
-                self._settings.model, batch_size=self._settings.embed_batch_size
-            )
-        return self._model
 
 
 def index_paths(
@@ -90,22 +79,22 @@ def index_paths(
         settings: index folder, model and chunking settings.
         prune: remove indexed documents whose source file no longer exists.
         rebuild: ignore the existing index and start over (the embedding cache is kept).
-        embedder: a ready embedder (tests pass a fake); by default the settings' model,
-            loaded only if some text needs embedding.
+        embedder: a ready embedder (the server passes its loaded model); by default the
+            settings' model, loaded only if some text needs embedding.
         progress: progress-bar factory for the reading and embedding stages.
 
     Raises:
         IndexMismatchError / IndexCorruptError: the existing index can't be updated (the
-            message says to rebuild); IngestError: a path does not exist.
+            message says to rebuild); IndexBusyError: another run is writing;
+            IngestError: a path does not exist.
     """
     began = time.perf_counter()
     index_dir = settings.index_dir
-    lazy = _LazyEmbedder(settings, (lambda: embedder) if embedder is not None else None)
     files = list(iter_files(paths))
+    model_name = embedder.name if embedder is not None else settings.model
     with write_lock(index_dir):
         remove_leftovers(index_dir)
-        old = None if rebuild else _open_existing(index_dir, settings.model if embedder is None
-                                                  else embedder.name)
+        old = None if rebuild else _open_existing(index_dir, model_name)
         plan = _Plan(old, settings)
         tick = progress("reading", len(files))
         for item in load(files):
@@ -115,9 +104,12 @@ def index_paths(
         if prune:
             plan.prune()
         if not plan.needs_write():
-            return plan.report(index_dir, began, written=False)
-        model = lazy.get() if plan.needs_model() else None
-        return plan.write(index_dir, model, progress, began)
+            return plan.report(began, written=False)
+        model = None
+        if plan.needs_model():
+            model = embedder or load_embedder(settings.model,
+                                              batch_size=settings.embed_batch_size)
+        return plan.write(model, progress, began)
 
 
 def _open_existing(index_dir: Path, model: str) -> IndexStore | None:
@@ -136,19 +128,30 @@ def _open_existing(index_dir: Path, model: str) -> IndexStore | None:
         return old
 
 
+class _Rows:
+    """The next generation's rows as they are collected: passage i has vector row i."""
+
+    def __init__(self) -> None:
+        self.documents: list[Document] = []
+        self.passages: list[Passage] = []
+        self.reuse: list[tuple[int, int]] = []  # (new passage id, old passage id)
+        self.fresh: list[tuple[int, str]] = []  # (new passage id, text to embed)
+
+
 class _Plan:
     """The documents of the next generation, and which of them need chunking and embedding."""
 
     def __init__(self, old: IndexStore | None, settings: Settings) -> None:
         self.old = old
         self.settings = settings
+        self.analyzer = TextAnalyzer()
         self.docs: dict[str, Document | None] = {}  # None: unchanged, reuse the old version
-        self.fresh: set[str] = set()
+        self.seen: set[str] = set()
         self.skipped: list[Skipped] = []
         self.counts = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0}
-        self.old_rows = {r[0]: r for r in old.document_rows()} if old else {}
-        for doc_id in self.old_rows:
-            self.docs[doc_id] = None
+        self.old_rows: dict[str, DocumentRow] = (
+            {r.doc_id: r for r in old.catalog.documents()} if old else {})
+        self.docs.update(dict.fromkeys(self.old_rows))
         self.rechunk_all = old is not None and (
             old.manifest.format_version != FORMAT_VERSION or any(
                 old.manifest.chunking.get(k) != v
@@ -159,12 +162,12 @@ class _Plan:
         if isinstance(item, Skipped):
             self.skipped.append(item)
             return
-        if item.doc_id in self.fresh:
+        if item.doc_id in self.seen:
             self.skipped.append(Skipped(item.source, f"duplicate document id {item.doc_id!r}"))
             return
-        self.fresh.add(item.doc_id)
+        self.seen.add(item.doc_id)
         old_row = self.old_rows.get(item.doc_id)
-        if old_row is not None and old_row[4] == item.sha256 and not self.rechunk_all:
+        if old_row is not None and old_row.sha256 == item.sha256 and not self.rechunk_all:
             self.counts["unchanged"] += 1
             return
         self.counts["changed" if old_row is not None else "added"] += 1
@@ -172,7 +175,7 @@ class _Plan:
 
     def prune(self) -> None:
         for doc_id, row in self.old_rows.items():
-            if doc_id not in self.fresh and not Path(row[1].split("#")[0]).exists():
+            if doc_id not in self.seen and not source_file(row.source).exists():
                 del self.docs[doc_id]
                 self.counts["removed"] += 1
 
@@ -184,74 +187,88 @@ class _Plan:
     def needs_model(self) -> bool:
         return self.rechunk_all or any(d is not None for d in self.docs.values())
 
-    def report(self, index_dir: Path, began: float, *, written: bool, passages: int | None = None,
+    def report(self, began: float, *, written: bool, passages: int | None = None,
                embedded: int = 0) -> IndexReport:
         count = passages if passages is not None else (self.old.count if self.old else 0)
         return IndexReport(
-            index_dir=index_dir, **self.counts, documents=len(self.docs), passages=count,
+            **self.counts, documents=len(self.docs), passages=count,
             embedded=embedded, written=written, skipped=tuple(self.skipped),
             seconds=time.perf_counter() - began,
         )
 
-    def write(self, index_dir: Path, model: Embedder | None, progress: ProgressFactory,
+    def write(self, model: Embedder | None, progress: ProgressFactory,
               began: float) -> IndexReport:
-        documents: list[Document] = []
-        passages: list[Passage] = []
-        embed_inputs: list[str] = []
-        reuse: list[tuple[int, int]] = []  # (new passage id, old passage id)
-        fresh_rows: list[int] = []
+        rows = self._collect(model)
+        vectors, embedded = self._vectors(rows, model, progress)
+        titles = {d.doc_id: d.title for d in rows.documents}
+        how = self._index_settings(model)
+        if self.old is not None:
+            self.old.close()
+        write_index(self.settings.index_dir, Generation(
+            documents=rows.documents, passages=rows.passages, vectors=vectors,
+            lexical_texts=[f"{titles[p.doc_id]}\n{p.text}" for p in rows.passages],
+        ), how)
+        return self.report(began, written=True, passages=len(rows.passages),
+                           embedded=embedded)
+
+    def _collect(self, model: Embedder | None) -> _Rows:
+        """Every document of the next generation with its passages: unchanged ones as they
+        were, new and changed ones chunked afresh."""
+        rows = _Rows()
         for doc_id, doc in self.docs.items():
             if doc is None and self.old is not None and not self.rechunk_all:
-                documents.append(self.old.document(doc_id))
-                for old_id, passage in zip(self.old.passage_ids_of(doc_id),
-                                           self.old.passages_of(doc_id), strict=True):
-                    reuse.append((len(passages), old_id))
-                    passages.append(passage)
-                    embed_inputs.append("")
+                rows.documents.append(self.old.catalog.document(doc_id))
+                for old_id, passage in self.old.catalog.passages_of(doc_id):
+                    rows.reuse.append((len(rows.passages), old_id))
+                    rows.passages.append(passage)
                 continue
             if doc is None:
                 assert self.old is not None
-                doc = self.old.document(doc_id)
+                doc = self.old.catalog.document(doc_id)
             assert model is not None
-            documents.append(doc)
-            title = fit_title(doc.title, model.count_tokens)
-            for passage in split_document(
-                doc, model.count_tokens, max_tokens=self.settings.chunk_tokens,
-                model_max_tokens=model.max_tokens,
-                overlap_sentences=self.settings.chunk_overlap_sentences,
-            ):
-                fresh_rows.append(len(passages))
-                passages.append(passage)
-                embed_inputs.append(embed_text(title, passage.text))
+            rows.documents.append(doc)
+            self._chunk(doc, model, rows)
+        return rows
+
+    def _chunk(self, doc: Document, model: Embedder, rows: _Rows) -> None:
+        title = fit_title(doc.title, model.count_tokens)
+        for passage in split_document(
+            doc, model.count_tokens, max_tokens=self.settings.chunk_tokens,
+            model_max_tokens=model.max_tokens,
+            overlap_sentences=self.settings.chunk_overlap_sentences,
+        ):
+            rows.fresh.append((len(rows.passages), embed_text(title, passage.text)))
+            rows.passages.append(passage)
+
+    def _vectors(self, rows: _Rows, model: Embedder | None,
+                 progress: ProgressFactory) -> tuple[np.ndarray, int]:
+        """Old vectors for reused passages, cached or new ones for the rest."""
         dim = model.dim if model is not None else (self.old.manifest.dim if self.old else 0)
-        vectors = np.zeros((len(passages), dim), dtype=np.float32)
-        if reuse and self.old is not None:
-            new_ids, old_ids = zip(*reuse, strict=True)
-            vectors[list(new_ids)] = self.old.vectors(list(old_ids))
-        embedded = 0
-        if fresh_rows:
-            assert model is not None
-            cache = EmbeddingCache(self.settings.cache_path)
-            try:
-                fresh, embedded = embed_cached(
-                    model, [embed_inputs[i] for i in fresh_rows], cache,
-                    progress=lambda total: progress("embedding", total),
-                )
-            finally:
-                cache.close()
-            vectors[fresh_rows] = fresh
-        titles = {d.doc_id: d.title for d in documents}
+        vectors = np.zeros((len(rows.passages), dim), dtype=np.float32)
+        if rows.reuse and self.old is not None:
+            new_ids, old_ids = zip(*rows.reuse, strict=True)
+            vectors[list(new_ids)] = self.old.dense.vectors(list(old_ids))
+        if not rows.fresh:
+            return vectors, 0
+        assert model is not None
+        cache = EmbeddingCache(self.settings.cache_path)
+        try:
+            fresh, embedded = embed_cached(
+                model, [text for _, text in rows.fresh], cache,
+                progress=lambda total: progress("embedding", total),
+            )
+        finally:
+            cache.close()
+        vectors[[row for row, _ in rows.fresh]] = fresh
+        return vectors, embedded
+
+    def _index_settings(self, model: Embedder | None) -> IndexSettings:
+        old = self.old.manifest if self.old is not None else None
         max_tokens = model.max_tokens if model is not None else (
-            self.old.manifest.chunking.get("model_max_tokens") if self.old else None)
-        model_name = model.name if model is not None else (self.old.manifest.model if self.old
-                                                          else self.settings.model)
-        if self.old is not None:
-            self.old.close()
-        write_index(
-            index_dir, documents=documents, passages=passages, vectors=vectors,
-            bm25_texts=[f"{titles[p.doc_id]}\n{p.text}" for p in passages],
-            model=model_name, chunking=chunking_settings(self.settings, max_tokens),
-            bm25_params={"k1": self.settings.bm25_k1, "b": self.settings.bm25_b},
+            old.chunking.get("model_max_tokens") if old else None)
+        name = model.name if model is not None else (old.model if old else self.settings.model)
+        return IndexSettings(
+            model=name, chunking=chunking_settings(self.settings, max_tokens),
+            bm25={"k1": self.settings.bm25_k1, "b": self.settings.bm25_b},
+            analyzer=self.analyzer,
         )
-        return self.report(index_dir, began, written=True, passages=len(passages),
-                           embedded=embedded)

@@ -14,25 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Settings
+from ..config import Settings
+from ..index.embedding import Embedder
+from ..index.parts import Filters, StoredPassage
+from ..index.store import IndexStore
 from .dates import DateRange
-from .embedding import Embedder
-from .errors import EmptyQuestionError
-from .store import IndexStore, StoredPassage
+from .question import require_question
 
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict a search to documents whose source contains `source`, and/or to a date range
-    (ISO dates, inclusive)."""
-
-    source: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.source or self.date_from or self.date_to)
+__all__ = ["Filters", "Hit", "Ranking", "Retriever", "confidence_weight", "rrf"]
 
 
 @dataclass(frozen=True)
@@ -130,14 +119,13 @@ class Retriever:
     ) -> tuple[Ranking, Ranking]:
         """The dense and the BM25 candidate rankings for `query` (`vector`: its embedding,
         when the caller embedded many queries at once)."""
-        if not query.strip():
-            raise EmptyQuestionError("the question is empty; type a question")
+        require_question(query)
         n = candidates or self.settings.candidates
-        allowed = self.store.filter_ids(**vars(filters)) if filters and filters.active else None
+        allowed = self.store.catalog.filter_ids(filters) if filters and filters.active else None
         if vector is None:
             vector = self.embedder.embed([query])[0]
-        dense = Ranking(*self.store.dense_search(vector, n, allowed))
-        bm25 = Ranking(*self.store.bm25_search(query, n, allowed))
+        dense = Ranking(*self.store.dense.search(vector, n, allowed))
+        bm25 = Ranking(*self.store.lexical.search(query, n, allowed))
         return dense, bm25
 
     def search(
@@ -154,8 +142,7 @@ class Retriever:
         `date_weight`), so passages of the time asked about rise without hiding the others.
         Near-duplicates of a better hit (the same story twice, overlapping chunks) are dropped.
         """
-        if not query.strip():
-            raise EmptyQuestionError("the question is empty; type a question")
+        require_question(query)
         vector = self.embedder.embed([query])[0]
         rankings, weights = self.all_rankings(query, vector, filters=filters, boost=boost)
         return self.hits(rankings, weights, vector, k=k or self.settings.top_k)
@@ -198,13 +185,13 @@ class Retriever:
         dense_at, bm25_at = _positions(rankings[0]), _positions(rankings[1])
         out: list[Hit] = []
         kept: list[np.ndarray] = []
-        for start in range(0, len(fused), max(k * 2, 10)):
-            batch = fused[start : start + max(k * 2, 10)]
+        step = max(k * 2, 10)
+        for start in range(0, len(fused), step):
+            batch = fused[start : start + step]
             ids = [pid for pid, _ in batch]
-            for (pid, score), passage, vec in zip(batch, self.store.passages(ids),
-                                                  self.store.vectors(ids), strict=True):
-                if any(float(vec @ other) >= self.settings.duplicate_cosine for other in kept) \
-                        or any(_overlaps(passage, h.passage) for h in out):
+            for (pid, score), passage, vec in zip(batch, self.store.catalog.passages(ids),
+                                                  self.store.dense.vectors(ids), strict=True):
+                if self._duplicate(passage, vec, out, kept):
                     continue
                 d, b = dense_at.get(pid), bm25_at.get(pid)
                 out.append(Hit(
@@ -216,6 +203,13 @@ class Retriever:
                 if len(out) >= k:
                     return out
         return out
+
+    def _duplicate(self, passage: StoredPassage, vec: np.ndarray, out: Sequence[Hit],
+                   kept: Sequence[np.ndarray]) -> bool:
+        """Whether a candidate repeats a better hit: nearly the same vector, or half of the
+        same span of one document."""
+        return any(float(vec @ other) >= self.settings.duplicate_cosine for other in kept) \
+            or any(_overlaps(passage, h.passage) for h in out)
 
 
 def _overlaps(a: StoredPassage, b: StoredPassage) -> bool:

@@ -1,0 +1,106 @@
+"""The loaded index: a facade over a catalog, a dense index and a lexical index.
+
+`IndexStore.load` reads the manifest, checks the files and that every part holds the same
+number of passages, and refuses anything else with a message saying what to run. Retrieval and
+answering use the three parts through their interfaces (`qa.index.parts`); a store on another
+engine would build an `IndexStore` from its own three parts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ..errors import IndexCorruptError, IndexMismatchError
+from .analysis import TextAnalyzer
+from .catalog import SqliteCatalog
+from .dense import FaissDense
+from .layout import FORMAT_VERSION, REBUILD_HINT, Manifest, check_files
+from .lexical import Bm25Lexical
+from .parts import Catalog, DenseIndex, LexicalIndex
+
+
+class IndexStore:
+    """A loaded, read-only index.
+
+    Example:
+        >>> store = IndexStore.load(Path("index"), model=BUNDLED_MODEL)  # doctest: +SKIP
+        >>> store.count, store.catalog.passages([0])[0].title  # doctest: +SKIP
+    """
+
+    def __init__(self, manifest: Manifest, catalog: Catalog, dense: DenseIndex,
+                 lexical: LexicalIndex, analyzer: TextAnalyzer) -> None:
+        self.manifest = manifest
+        self.catalog = catalog
+        self.dense = dense
+        self.lexical = lexical
+        self.analyzer = analyzer
+
+    @classmethod
+    def load(cls, index_dir: Path, *, model: str | None = None, verify: bool = True,
+             any_format: bool = False, analyzer: TextAnalyzer | None = None) -> IndexStore:
+        """Open the index at `index_dir`, checking it is whole and built with `model` and
+        `analyzer` (the default analysis when None).
+
+        `any_format` accepts an older format version, only to read its documents back for
+        re-indexing (the indexer does this when the format changed).
+
+        Raises:
+            IndexMissingError: there is no index yet.
+            IndexMismatchError: another model, text analysis or an unknown format version.
+            IndexCorruptError: a file is missing, altered, or the counts disagree.
+        """
+        analyzer = analyzer or TextAnalyzer()
+        manifest = Manifest.read(index_dir)
+        _check_compatible(index_dir, manifest, model, analyzer, any_format=any_format)
+        check_files(index_dir, manifest, verify=verify)
+        files = {part: index_dir / name for part, name in manifest.files.items()}
+        try:
+            dense = FaissDense.load(files["vectors"], manifest.dim)
+            catalog = SqliteCatalog(files["store"])
+            found = (catalog.document_count(), catalog.passage_count())
+            lexical = Bm25Lexical.load(files["bm25"], analyzer,
+                                       empty=not manifest.counts["passages"])
+        except (RuntimeError, sqlite3.DatabaseError, OSError, ValueError, KeyError) as err:
+            raise IndexCorruptError(
+                f"cannot read the index at {index_dir}/ ({err}); {REBUILD_HINT}") from None
+        _check_counts(index_dir, manifest, found, dense, lexical)
+        return cls(manifest, catalog, dense, lexical, analyzer)
+
+    @property
+    def count(self) -> int:
+        """Number of passages."""
+        return int(self.manifest.counts["passages"])
+
+    def close(self) -> None:
+        self.catalog.close()
+
+
+def _check_compatible(index_dir: Path, manifest: Manifest, model: str | None,
+                      analyzer: TextAnalyzer, *, any_format: bool) -> None:
+    if manifest.format_version != FORMAT_VERSION and not any_format:
+        raise IndexMismatchError(
+            f"index format {manifest.format_version} at {index_dir}/ is not the supported "
+            f"format {FORMAT_VERSION}; {REBUILD_HINT}")
+    if model is not None and manifest.model != model:
+        raise IndexMismatchError(
+            f"the index at {index_dir}/ was built with model {manifest.model!r}, not "
+            f"{model!r}; {REBUILD_HINT}, or set QA_MODEL={manifest.model}")
+    if manifest.analysis and manifest.analysis != analyzer.settings() and not any_format:
+        raise IndexMismatchError(
+            f"the index at {index_dir}/ was built with other text-analysis settings "
+            f"({manifest.analysis}, now {analyzer.settings()}); {REBUILD_HINT}")
+
+
+def _check_counts(index_dir: Path, manifest: Manifest, found: tuple[int, int],
+                  dense: FaissDense, lexical: Bm25Lexical) -> None:
+    documents, passages = manifest.counts["documents"], manifest.counts["passages"]
+    if found != (documents, passages) or dense.count() != passages \
+            or lexical.count() != passages:
+        raise IndexCorruptError(
+            f"index counts disagree at {index_dir}/ (manifest {(documents, passages)}, "
+            f"sqlite {found}, faiss {dense.count()}, bm25 {lexical.count()}); {REBUILD_HINT}")
+    if dense.stored_dim() != manifest.dim and passages:
+        raise IndexMismatchError(
+            f"vector dimension {dense.stored_dim()} differs from the manifest's "
+            f"{manifest.dim}; {REBUILD_HINT}")

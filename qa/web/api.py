@@ -1,0 +1,146 @@
+"""The REST API under `/api/v1`: ask, health, documents and, with a token, index changes.
+
+A versioned contract for code and for the widget. Answers are the core's own `Answer` and
+`Citation` dataclasses, so `/api/v1/openapi.json` describes exactly what is returned; every
+failure is JSON `{"error": code, "message": one line}` (`qa.web.http`). The API shares the
+chat's `AnswererHolder`, so one index and one model serve both.
+
+Example:
+    >>> app = create_api(Settings(), AnswererHolder(Settings()))  # doctest: +SKIP
+    $ curl -s localhost:7860/api/v1/ask -H 'Content-Type: application/json' \\
+          -d '{"question": "Where will the missile shield go?"}'
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..answer.answerer import Answer
+from ..answer.holder import AnswererHolder
+from ..answer.question import require_question
+from ..answer.retrieval import Filters
+from ..config import Settings
+from ..errors import QAError
+from ..index.parts import DocumentRow
+from .apidocs import docs_page
+from .http import add_error_handlers, error_docs
+
+API_VERSION = "v1"
+#: Most passages one question may retrieve; documents per page by default and at most.
+MAX_K = 50
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+#: FastAPI's OpenTelemetry hooks, all off: nothing about requests is recorded or exported.
+NO_TELEMETRY: dict[str, Any] = {"tracing": False, "metrics": False, "logs": False,
+                                "operation_spans": False, "auto_configure": False}
+
+
+class Turn(BaseModel):
+    """One earlier turn of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    """A question, with optional filters, earlier turns and the date it counts from."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question (at most QA_MAX_QUESTION_CHARS characters)",
+                          examples=["Where does the US want to put its missile defence system?"])
+    k: int | None = Field(default=None, ge=1, le=MAX_K,
+                          description="Passages to retrieve (default: the server's top_k)")
+    filters: Filters | None = None
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first")
+    now: date | None = Field(default=None, description="The date relative dates in the question "
+                             "(\"last week\") count from; today by default",
+                             examples=["2008-03-20"])
+
+
+class HealthOut(BaseModel):
+    """Whether the index is loaded, with its model and counts."""
+
+    status: Literal["ok", "unavailable"]
+    index_loaded: bool
+    model: str | None = None
+    documents: int = 0
+    passages: int = 0
+    message: str | None = Field(default=None, description="Why the index is unavailable")
+
+
+class DocumentPage(BaseModel):
+    """One page of the indexed documents, in index order."""
+
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentRow]
+
+
+def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
+    """The `/api/v1` app. Index-changing routes exist only when `settings.admin_token` is set.
+
+    Args:
+        settings: limits, the admin token and the uploads folder.
+        holder: gives the shared `Answerer`.
+    """
+    api = FastAPI(
+        title="qa API", version=API_VERSION, docs_url=None, redoc_url=None,
+        openapi_url="/openapi.json", telemetry=NO_TELEMETRY,  # type: ignore[arg-type]
+        description="Answers quoted verbatim from the indexed documents, with numbered "
+                    "citations. Errors are JSON: `{\"error\": code, \"message\": text}`.",
+    )
+    add_error_handlers(api)
+    _add_ask(api, settings, holder)
+    _add_status(api, holder)
+    if settings.admin_token:
+        # Imported here: without a token, the code that changes the index is not even loaded.
+        from .uploads import index_router
+
+        api.include_router(index_router(settings, holder))
+
+    @api.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        base = request.scope.get("root_path", "")
+        return HTMLResponse(docs_page(api.openapi(), base, API_VERSION), headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+    return api
+
+
+def _add_ask(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
+    @api.post("/ask", response_model=Answer, responses=error_docs(413, 422, 503),
+              summary="Answer a question from the documents")
+    def ask(body: AskRequest) -> Answer:
+        question = require_question(body.question, max_chars=settings.max_question_chars)
+        return holder.answerer().ask(question, k=body.k, filters=body.filters,
+                                     history=[t.model_dump() for t in body.history],
+                                     now=body.now)
+
+
+def _add_status(api: FastAPI, holder: AnswererHolder) -> None:
+    @api.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}},
+             summary="Whether the index is loaded, its model and counts")
+    def health() -> JSONResponse:
+        try:
+            manifest = holder.answerer().retriever.store.manifest
+        except QAError as err:
+            out = HealthOut(status="unavailable", index_loaded=False, message=str(err))
+            return JSONResponse(out.model_dump(), status_code=503)
+        out = HealthOut(status="ok", index_loaded=True, model=manifest.model,
+                        documents=manifest.counts["documents"],
+                        passages=manifest.counts["passages"])
+        return JSONResponse(out.model_dump())
+
+    @api.get("/documents", response_model=DocumentPage, responses=error_docs(503),
+             summary="The indexed documents, a page at a time, in index order")
+    def documents(offset: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE) -> Any:
+        rows = holder.answerer().retriever.store.catalog.documents()
+        return DocumentPage(total=len(rows), offset=offset, limit=limit,
+                            documents=rows[offset:offset + limit])
