@@ -52,6 +52,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The phrase that answers a question wanting an entity (a date, a number, a person, a
+    place, an organisation, an amount), copied verbatim from the sentence of citation `n`.
+    `start`/`end` are characters in that document's text, inside the citation's highlight."""
+
+    text: str
+    n: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """The reply to one question. Every [n] in `answer` has citation n, and every citation is
     used. When `abstained`, `citations` is empty and `related` may hold the closest passages."""
@@ -67,6 +79,8 @@ class Answer:
     date_range: tuple[str, str] | None = None
     #: How well the passages back an answer (compared with `abstain_threshold`).
     support: float = 0.0
+    #: The entity the question asks for, when it asks for one and a cited sentence holds it.
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
