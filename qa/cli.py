@@ -211,9 +211,7 @@ def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
                                        frame_ancestors=args.frame_ancestors)
     from .web.server import serve
 
-    print(f"Serving the chat at http://{settings.host}:{settings.port}  (Ctrl+C to stop)",
-          file=out, flush=True)
-    serve(settings)
+    serve(settings, out)
     return 0
 
 

@@ -36,7 +36,15 @@ ENV_VARS = {
     "QA_ADMIN_TOKEN": "admin_token",
     "QA_UPLOADS_DIR": "uploads_dir",
     "QA_MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "QA_RELOAD_CHECK_SECONDS": "reload_check_seconds",
+    "QA_SHOW_PATHS": "show_paths",
+    "QA_SOURCE_ROOT": "source_root",
+    "QA_LOG_QUESTIONS": "log_questions",
 }
+
+#: How `show_paths` may be set: a path relative to the indexed folder, or no path at all.
+SHOW_PATHS = ("relative", "none")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,21 @@ class Settings:
     admin_token: str = field(default="", repr=False)
     uploads_dir: Path = Path("uploads")
     max_upload_bytes: int = 20_000_000
+    # A running server checks this often (seconds, between requests) whether `qa index` or an
+    # upload committed a new index generation, and swaps to it.
+    reload_check_seconds: float = 2.0
+    # What visitors see of a document's file: "relative" (its path below `source_root`, by
+    # default the folder all indexed files share) or "none" (the title only). Never the
+    # server's absolute path.
+    show_paths: str = "relative"
+    source_root: str = ""
+    # The request log names time, route, status and duration; questions only when asked to.
+    log_questions: bool = False
+    # "Why this passage": how similar in meaning (cosine) a passage must be to the question to
+    # be called high or medium (below: low). For all-MiniLM-L6-v2, a passage that answers
+    # scores about 0.5-0.8, an unrelated one below 0.2.
+    similarity_high: float = 0.55
+    similarity_medium: float = 0.35
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -143,6 +166,14 @@ class Settings:
             if name not in types:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(types))}")
             kind = types[name]
+            if kind is bool and isinstance(value, str):
+                if value.strip().lower() not in _TRUE + _FALSE:
+                    raise ConfigError(f"setting {name} must be true or false, got {value!r}")
+                changes[name] = value.strip().lower() in _TRUE
+                continue
+            if name == "show_paths" and value not in SHOW_PATHS:
+                raise ConfigError(f"setting show_paths must be one of {', '.join(SHOW_PATHS)}, "
+                                  f"got {value!r}")
             try:
                 changes[name] = Path(value) if issubclass(kind, Path) else kind(value)
             except (TypeError, ValueError):

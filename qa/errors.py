@@ -42,3 +42,7 @@ class QuestionTooLongError(QAError):
 
 class ConfigError(QAError):
     """A setting has a value that cannot work (bad model, bad number)."""
+
+
+class NoMatchingDocumentsError(QAError):
+    """The search filters leave no document to search."""

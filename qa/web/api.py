@@ -3,7 +3,9 @@
 A versioned contract for code and for the widget. Answers are the core's own `Answer` and
 `Citation` dataclasses, so `/api/v1/openapi.json` describes exactly what is returned; every
 failure is JSON `{"error": code, "message": one line}` (`qa.web.http`). The API shares the
-chat's `AnswererHolder`, so one index and one model serve both.
+chat's `AnswererHolder`, so one index and one model serve both, and each request leases the
+index generation in use. A `source` in a response is the public one (`qa.web.sources`): a path
+relative to the indexed folder, or empty — never the server's absolute path.
 
 Example:
     >>> app = create_api(Settings(), AnswererHolder(Settings()))  # doctest: +SKIP
@@ -13,6 +15,9 @@ Example:
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -26,9 +31,13 @@ from ..answer.question import require_question
 from ..answer.retrieval import Filters
 from ..config import Settings
 from ..errors import QAError
-from ..index.parts import DocumentRow
+from .access import may_change
 from .apidocs import docs_page
 from .http import add_error_handlers, error_docs
+from .sources import names_for
+from .uploads import index_router, is_upload
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "v1"
 #: Most passages one question may retrieve; documents per page by default and at most.
@@ -73,17 +82,31 @@ class HealthOut(BaseModel):
     message: str | None = Field(default=None, description="Why the index is unavailable")
 
 
+@dataclass(frozen=True)
+class ListedDocument:
+    """One indexed document as the list shows it."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    sha256: str
+    passages: int
+    uploaded: bool
+
+
 class DocumentPage(BaseModel):
-    """One page of the indexed documents, in index order."""
+    """One page of the indexed documents (those whose title contains `q`), in index order."""
 
     total: int
     offset: int
     limit: int
-    documents: list[DocumentRow]
+    documents: list[ListedDocument]
+    can_change: bool = Field(description="Whether this request's token may upload and delete")
 
 
 def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
-    """The `/api/v1` app. Index-changing routes exist only when `settings.admin_token` is set.
+    """The `/api/v1` app. Index-changing routes need the admin token (`qa.web.access`).
 
     Args:
         settings: limits, the admin token and the uploads folder.
@@ -97,17 +120,14 @@ def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
     )
     add_error_handlers(api)
     _add_ask(api, settings, holder)
-    _add_status(api, holder)
-    if settings.admin_token:
-        # Imported here: without a token, the code that changes the index is not even loaded.
-        from .uploads import index_router
-
-        api.include_router(index_router(settings, holder))
+    _add_status(api, settings, holder)
+    api.include_router(index_router(settings, holder))
 
     @api.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
         base = request.scope.get("root_path", "")
-        return HTMLResponse(docs_page(api.openapi(), base, API_VERSION), headers={
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        return HTMLResponse(docs_page(api.openapi(), base, API_VERSION, origin=origin), headers={
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
     return api
@@ -118,17 +138,21 @@ def _add_ask(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
               summary="Answer a question from the documents")
     def ask(body: AskRequest) -> Answer:
         question = require_question(body.question, max_chars=settings.max_question_chars)
-        return holder.answerer().ask(question, k=body.k, filters=body.filters,
-                                     history=[t.model_dump() for t in body.history],
-                                     now=body.now)
+        if settings.log_questions:
+            log.info("question: %s", question)
+        with holder.lease() as answerer:
+            answer = answerer.ask(question, k=body.k, filters=body.filters,
+                                  history=[t.model_dump() for t in body.history], now=body.now)
+            return names_for(answerer.retriever.store, settings).answer(answer)
 
 
-def _add_status(api: FastAPI, holder: AnswererHolder) -> None:
+def _add_status(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
     @api.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}},
              summary="Whether the index is loaded, its model and counts")
     def health() -> JSONResponse:
         try:
-            manifest = holder.answerer().retriever.store.manifest
+            with holder.lease() as answerer:
+                manifest = answerer.retriever.store.manifest
         except QAError as err:
             out = HealthOut(status="unavailable", index_loaded=False, message=str(err))
             return JSONResponse(out.model_dump(), status_code=503)
@@ -139,8 +163,21 @@ def _add_status(api: FastAPI, holder: AnswererHolder) -> None:
 
     @api.get("/documents", response_model=DocumentPage, responses=error_docs(503),
              summary="The indexed documents, a page at a time, in index order")
-    def documents(offset: Annotated[int, Query(ge=0)] = 0,
-                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE) -> Any:
-        rows = holder.answerer().retriever.store.catalog.documents()
-        return DocumentPage(total=len(rows), offset=offset, limit=limit,
-                            documents=rows[offset:offset + limit])
+    def documents(request: Request, offset: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+                  q: Annotated[str, Query(max_length=200,
+                                          description="Only titles containing this")] = ""
+                  ) -> Any:
+        with holder.lease() as answerer:
+            store = answerer.retriever.store
+            rows = store.catalog.documents()
+            passages = Counter(store.catalog.passage_doc_ids())
+            names = names_for(store, settings)
+        needle = q.strip().casefold()
+        rows = [r for r in rows if needle in r.title.casefold()] if needle else rows
+        listed = [ListedDocument(r.doc_id, r.title, r.date, names.show(r.source), r.sha256,
+                                 passages[r.doc_id], is_upload(r.source, settings))
+                  for r in rows[offset:offset + limit]]
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return DocumentPage(total=len(rows), offset=offset, limit=limit, documents=listed,
+                            can_change=may_change(settings, token))

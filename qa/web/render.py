@@ -1,143 +1,188 @@
-"""Answers as Markdown for the chat: escaped document text, sources with their scores, footnotes.
+"""One answer as the chat shows it (HTML), and as people copy it (plain text, Markdown).
 
-Document text is untrusted. Everything taken from a document is escaped before it reaches a
-Markdown renderer, so HTML, scripts, images and `$$…$$` show as the characters they are. The
-only markup in the output is the markup this module writes (`<mark>`, bold, quotes, rules).
+The reply is the quoted sentences, each followed by a link `[n]` to its place in the sources;
+then the cited passages, the first one open, each quoted sentence marked and numbered (and the
+short answer, when there is one, marked inside it), with why the passage was picked in plain
+words, its raw scores behind a detail, and a link to the whole document; then buttons that copy
+the answer as plain text with footnotes or as Markdown.
+
+Document text is untrusted: every piece of it goes through `html.escape` here, so tags, scripts
+and entities show as the characters they are. The only markup in the output is what this module
+writes, and Gradio's sanitiser still checks it in the browser. Sources must already be public
+(`qa.web.sources`): this module prints what it is given.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
+from html import escape
 from itertools import groupby
+from urllib.parse import quote, urlencode
 
-from ..answer.answerer import Answer, Citation
+from ..answer.answerer import Answer, Citation, ShortAnswer
+from ..config import Settings
+from ..index.analysis import TextAnalyzer
+from .why import explain, plain_words
 
-_SPACE_AROUND_BREAK = re.compile(r"[ \t]*\n[ \t]*")
-_BLANK_LINES = re.compile(r"\n{3,}")
-# Every ASCII punctuation character CommonMark lets a backslash escape, except those turned
-# into HTML entities below.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=\"'^@%/?,;])")
-_BACKTICKS = re.compile(r"`+")
-
-
-def escape_markdown(text: str) -> str:
-    """`text` as Markdown that renders to exactly these characters: no HTML, links, images,
-    emphasis, headings, code or math.
-
-    Example:
-        >>> escape_markdown("<b>x</b> ![i](http://e/x.png)")
-        '&lt;b&gt;x&lt;\\\\/b&gt; \\\\!\\\\[i\\\\]\\\\(http\\\\:\\\\/\\\\/e\\\\/x\\\\.png\\\\)'
-    """
-    # Backslashes first: escaping the `;` of an entity written here would break the entity,
-    # and `&lt;` would show as the characters "&lt;".
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Spaces next to a line break would start a code block or vanish; the text's own line
-    # breaks are kept (a blank line stays a paragraph break). Other spaces are left alone,
-    # so escaped pieces can be joined without losing the space between them.
-    text = _BLANK_LINES.sub("\n\n", _SPACE_AROUND_BREAK.sub("\n", text))
-    return text.replace("\n\n", "\x00").replace("\n", "  \n").replace("\x00", "\n\n")
+#: The link to a document's own page, relative to the chat page.
+DOCUMENT_PATH = "documents/"
 
 
-def format_answer(answer: Answer) -> str:
-    """The answer text for the chat, escaped, with its [n] markers kept as plain text."""
+def reply_html(answer: Answer, *, key: str, settings: Settings,
+               analyzer: TextAnalyzer | None = None) -> str:
+    """The chat message for one answer. `key` makes its element ids unique in the page."""
+    parts = ['<div class="qa-reply">']
     if answer.abstained:
-        return escape_markdown(answer.answer)
-    parts = [f"{escape_markdown(c.highlight)} \\[{c.n}\\]" for c in answer.citations]
-    text = " ".join(parts)
-    if answer.query_used != answer.question:
-        text += f"\n\nSearched for: {escape_markdown(answer.query_used)}"
-    if answer.date_range:
-        start, end = (escape_markdown(d) for d in answer.date_range)
-        text += f"\n\nDates favoured: {start} to {end}"
-    return text
-
-
-def _why(c: Citation) -> str:
-    """The evidence for a passage: its dense, BM25 and fused scores and ranks."""
-    s = c.scores
-    parts = [f"dense {s['dense']:.3f}" + (f" (#{s['dense_rank']})" if s.get("dense_rank") else "")]
-    if s.get("bm25") is not None:
-        parts.append(f"BM25 {s['bm25']:.2f} (#{s['bm25_rank']})")
+        parts.append(f'<p class="qa-text">{escape(answer.answer)}</p>')
     else:
-        parts.append("BM25 no match")
-    parts.append(f"fused {s['fused']:.4f} (#{s['fused_rank']})")
-    return " · ".join(parts)
+        parts.append(f'<p class="qa-text">{_answer_line(answer, key)}</p>')
+    parts += _notes(answer)
+    groups = _passages(answer.related if answer.abstained else answer.citations)
+    if groups:
+        label = ("Possibly related passages (not an answer)" if answer.abstained
+                 else f"Sources ({len(answer.citations)})")
+        parts.append(f'<p class="qa-label">{label}</p>')
+        for i, group in enumerate(groups):
+            parts.append(_source(group, answer, key=key, open_=i == 0 and not answer.abstained,
+                                 settings=settings, analyzer=analyzer))
+    if not answer.abstained:
+        parts.append(
+            '<div class="qa-actions">'
+            '<button type="button" class="qa-copy" title="Copy the answer with its sources as '
+            'plain text">Copy answer</button> '
+            '<button type="button" class="qa-copy-md" title="Copy the answer with footnotes, '
+            'in Markdown">Copy as Markdown</button></div>'
+            f'<pre class="qa-plain" hidden>{escape(plain_text(answer))}</pre>'
+            f'<pre class="qa-markdown" hidden>{escape(answer_markdown(answer))}</pre>')
+    parts.append("</div>")
+    return "".join(parts)
 
 
-def format_passage(citations: list[Citation], *, label: str) -> str:
-    """One passage: title, date, source and scores, then its text with every cited sentence
-    marked. `citations` all point into this passage."""
-    first = citations[0]
-    text, marked, cursor = first.passage, [], 0
-    for c in sorted(citations, key=lambda c: c.highlight_start):
+def message_html(text: str, *, kind: str = "note") -> str:
+    """A reply that is not an answer (no document matches, an error), escaped."""
+    return f'<div class="qa-reply qa-{escape(kind)}"><p class="qa-text">{escape(text)}</p></div>'
+
+
+def _answer_line(answer: Answer, key: str) -> str:
+    out = []
+    for c in answer.citations:
+        label = escape(f"Source {c.n}: {c.title or c.source}", quote=True)
+        out.append(f'{_with_short(c, answer.short_answer)} '
+                   f'<a class="qa-cite" href="#{_anchor(key, c.n)}" title="{label}">[{c.n}]</a>')
+    return " ".join(out)
+
+
+def _notes(answer: Answer) -> list[str]:
+    notes = []
+    if answer.query_used != answer.question:
+        notes.append(f'<p class="qa-note">Searched for: {escape(answer.query_used)}</p>')
+    if answer.date_range:
+        start, end = (escape(d) for d in answer.date_range)
+        notes.append(f'<p class="qa-note">Dates favoured: {start} to {end}</p>')
+    return notes
+
+
+def _passages(citations: Iterable[Citation]) -> list[list[Citation]]:
+    """The citations grouped by passage, passages in the order of their first citation."""
+    ordered = sorted(citations, key=lambda c: (c.doc_id, c.passage_start, c.n))
+    groups = [list(g) for _, g in groupby(ordered, key=lambda c: (c.doc_id, c.passage_start))]
+    return sorted(groups, key=lambda g: g[0].n)
+
+
+def _source(group: list[Citation], answer: Answer, *, key: str, open_: bool,
+            settings: Settings, analyzer: TextAnalyzer | None) -> str:
+    first = group[0]
+    numbers = "" if answer.abstained else " ".join(f"[{c.n}]" for c in group)
+    where = [first.date or "no date"] + ([first.source] if first.source else [])
+    if first.page:
+        where.append(f"page {first.page}")
+    why = explain(first, answer.query_used, settings, analyzer)
+    body = _marked(group, answer.short_answer, key)  # related passages have nothing marked
+    opened = " open" if open_ else ""
+    return (
+        f'<details class="qa-source"{opened}><summary>'
+        f'<span class="qa-nums">{numbers}</span> <span class="qa-title">'
+        f'{escape(first.title or "(untitled)")}</span> '
+        f'<span class="qa-where">{escape(" · ".join(where))}</span></summary>'
+        f'<blockquote class="qa-passage">{body}</blockquote>'
+        f'<p class="qa-why">Why this passage: {escape(plain_words(why))}</p>'
+        f'<details class="qa-scores"><summary>Scores</summary><p>{escape(why.scores)}</p>'
+        f'</details><p class="qa-open"><a href="{_document_link(first)}">Open the whole '
+        f'document</a></p></details>')
+
+
+def _marked(group: list[Citation], short: ShortAnswer | None, key: str) -> str:
+    """The passage with each cited sentence in its own numbered mark."""
+    text, out, cursor = group[0].passage, [], 0
+    for c in sorted(group, key=lambda c: c.highlight_start):
         start = max(cursor, c.highlight_start - c.passage_start)
         end = c.highlight_end - c.passage_start
         if end <= start:
             continue
-        marked.append(escape_markdown(text[cursor:start]))
-        marked.append(f"<mark>{escape_markdown(text[start:end])}</mark>")
+        out.append(escape(text[cursor:start]))
+        out.append(f'<mark class="qa-quote" id="{_anchor(key, c.n)}" tabindex="-1">'
+                   f'{_with_short(c, short)}</mark>'
+                   f'<span class="qa-n">[{c.n}]</span>')
         cursor = end
-    marked.append(escape_markdown(text[cursor:]))
-    body = "".join(marked)
-    where = escape_markdown(first.source) + (f", page {first.page}" if first.page else "")
-    date = escape_markdown(first.date or "no date")
-    header = (f"**{label} {escape_markdown(first.title)}**  \n{date} · {where}  \n"
-              f"Why: {escape_markdown(_why(first))}")
-    return f"{header}\n\n> {body.replace(chr(10), chr(10) + '> ')}"
+    out.append(escape(text[cursor:]))
+    return "".join(out)
 
 
-def format_sources(answer: Answer) -> str:
-    """Each cited passage once (the sentences it gave marked), or the related passages."""
+def _with_short(c: Citation, short: ShortAnswer | None) -> str:
+    """The citation's sentence, escaped, with the short answer inside it marked."""
+    sentence = c.highlight
+    if short is None or short.n != c.n or not (
+            c.highlight_start <= short.start < short.end <= c.highlight_end):
+        return escape(sentence)
+    a, b = short.start - c.highlight_start, short.end - c.highlight_start
+    return (f'{escape(sentence[:a])}<mark class="qa-short" title="The short answer">'
+            f'{escape(sentence[a:b])}</mark>{escape(sentence[b:])}')
+
+
+def _anchor(key: str, n: int) -> str:
+    return f"qa-{key}-{n}"
+
+
+def _document_link(c: Citation) -> str:
+    query = urlencode({"from": c.highlight_start, "to": c.highlight_end})
+    return escape(f"{DOCUMENT_PATH}{quote(c.doc_id, safe='')}?{query}#quote", quote=True)
+
+
+def plain_text(answer: Answer) -> str:
+    """The answer as plain text: the sentences with their [n], then one footnote per source.
+
+    Example output::
+
+        The US wants to base the system in eastern Europe by 2013. [1]
+
+        [1] US, Russian officials take conciliatory tone (2008-03-18), 000.txt
+    """
     if answer.abstained:
-        return "\n\n---\n\n".join(format_passage([c], label="·") for c in answer.related)
-    by_passage = groupby(sorted(answer.citations, key=lambda c: (c.doc_id, c.passage_start,
-                                                                 c.n)),
-                         key=lambda c: (c.doc_id, c.passage_start))
-    groups = sorted((list(g) for _, g in by_passage), key=lambda g: g[0].n)
-    return "\n\n---\n\n".join(
-        format_passage(g, label=" ".join(f"\\[{c.n}\\]" for c in g)) for g in groups)
+        return answer.answer
+    lines = [" ".join(f"{' '.join(c.highlight.split())} [{c.n}]" for c in answer.citations), ""]
+    lines += [f"[{c.n}] {_footnote(c)}" for c in answer.citations]
+    return "\n".join(lines)
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer as plain Markdown with footnote citations, to paste elsewhere.
+    """The answer as Markdown with footnote citations, to paste elsewhere.
 
     Example output::
 
         The US says it wants to base the system in eastern Europe by 2013. [^1]
 
         [^1]: US, Russian officials take conciliatory tone in missile talks (2008-03-18),
-        seeds/000.txt: "The US says it wants to base the system in eastern Europe by 2013."
+        000.txt: "The US says it wants to base the system in eastern Europe by 2013."
     """
     if answer.abstained:
         return answer.answer
-    lines = [" ".join(f"{c.highlight} [^{c.n}]" for c in answer.citations), ""]
+    lines = [" ".join(f"{' '.join(c.highlight.split())} [^{c.n}]" for c in answer.citations), ""]
     for c in answer.citations:
-        page = f", page {c.page}" if c.page else ""
         quoted = " ".join(c.highlight.split())
-        lines.append(f"[^{c.n}]: {c.title} ({c.date or 'no date'}), {c.source}{page}: "
-                     f"\"{quoted}\"")
+        lines.append(f"[^{c.n}]: {_footnote(c)}: \"{quoted}\"")
     return "\n".join(lines)
 
 
-def fenced(text: str) -> str:
-    """`text` in a Markdown code block, shown verbatim whatever backticks it holds."""
-    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}markdown\n{text}\n{fence}"
-
-
-def render(answer: Answer) -> list[dict[str, object]]:
-    """The chat messages for one answer: the answer, its sources, and a copyable Markdown
-    version (the last two collapsible)."""
-    messages: list[dict[str, object]] = [{"role": "assistant", "content": format_answer(answer)}]
-    sources = format_sources(answer)
-    if sources:
-        title = ("Possibly related passages (not an answer)" if answer.abstained
-                 else f"Sources ({len(answer.citations)})")
-        messages.append({"role": "assistant", "content": sources,
-                         "metadata": {"title": title, "status": "done"}})
-    if not answer.abstained:
-        messages.append({"role": "assistant", "content": fenced(answer_markdown(answer)),
-                         "metadata": {"title": "Copy as Markdown", "status": "done"}})
-    return messages
+def _footnote(c: Citation) -> str:
+    where = ", ".join(x for x in (c.source, f"page {c.page}" if c.page else "") if x)
+    return f"{c.title} ({c.date or 'no date'})" + (f", {where}" if where else "")

@@ -1,4 +1,5 @@
-"""One HTTP server: the Gradio chat at `/`, the REST API at `/api/v1`, the widget at `/widget.js`.
+"""One HTTP server: the Gradio chat at `/`, the REST API at `/api/v1`, the widget at `/widget.js`,
+the Documents view at `/documents`.
 
 It binds 127.0.0.1 unless told otherwise, and turns off everything that would call out or
 expose more than asked: analytics, share links, monitoring, run history, MCP. Browsers from
@@ -9,10 +10,13 @@ capped.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
+import time
 from html import escape
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..answer.holder import AnswererHolder
 from ..config import Settings
@@ -82,7 +86,10 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
     from starlette.middleware.cors import CORSMiddleware
 
     from .api import NO_TELEMETRY, create_api
-    from .ui import ChatBackend, build_ui
+    from .chat import ChatBackend
+    from .pages import add_pages, chat_assets
+    from .requestlog import RequestLog
+    from .ui import build_ui, theme
 
     origins = cors_origins(settings)
     ancestors = frame_ancestors(settings)
@@ -99,9 +106,12 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Content-Type", "Authorization"], max_age=600)
     app.add_middleware(SecurityHeaders, csp=ancestors)
+    app.add_middleware(RequestLog)
     app.mount("/api/v1", create_api(settings, holder))
     _add_widget_routes(app)
+    add_pages(app, settings, holder)
     blocks = build_ui(ChatBackend(holder))
+    css, head = chat_assets()
     return gr.mount_gradio_app(
         app,
         blocks,
@@ -116,15 +126,69 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
         pwa=False,
         show_error=False,
         max_file_size=settings.max_request_bytes,
+        css=css,
+        head=head,
+        theme=theme(),
     )
 
 
-def serve(settings: Settings) -> None:
-    """Run the server until interrupted."""
+def serve(settings: Settings, out: TextIO | None = None) -> None:
+    """Run the server until interrupted, saying what it does: loading, what the index holds,
+    its addresses, then one line per request."""
     import uvicorn
 
-    app = create_app(settings)
+    from .access import session_token
+
+    out = out or sys.stdout
+    began = time.perf_counter()
+    configured = settings
+    settings = session_token(settings)
+    _log_to(out)
+    print(f"Loading the model ({settings.model}) and the index at {settings.index_dir}/ …",
+          file=out, flush=True)
+    holder = AnswererHolder(settings)
+    app = create_app(settings, holder)
+    print(_ready_message(settings, holder, time.perf_counter() - began,
+                         session=settings.admin_token != configured.admin_token),
+          file=out, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _log_to(out: TextIO) -> None:
+    """Send the `qa` loggers (request lines, index swaps, errors) to `out`, one line each."""
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("qa")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _ready_message(settings: Settings, holder: AnswererHolder, seconds: float, *,
+                   session: bool) -> str:
+    """What the index holds and where everything is (with `session`, the Documents link
+    carries the token made for this run)."""
+    from ..errors import QAError
+
+    try:
+        with holder.lease() as answerer:
+            counts = answerer.retriever.store.manifest.counts
+        held = (f"Index: {counts['documents']:,} documents, {counts['passages']:,} passages. "
+                f"Ready in {seconds:.1f} s.")
+    except QAError as err:
+        held = f"No index to answer from yet ({err}); the chat answers once it exists."
+    base = f"http://{settings.host}:{settings.port}"
+    documents = f"{base}/documents"
+    if session:
+        documents += f"#token={settings.admin_token}  (this link can add and delete documents)"
+    return "\n".join([
+        held,
+        f"  Chat       {base}/",
+        f"  Documents  {documents}",
+        f"  Embed      {base}/embed",
+        f"  API docs   {base}/api/v1/docs",
+        "Requests are logged below (time, route, status, duration). Ctrl+C stops the server.",
+    ])
 
 
 def _add_widget_routes(app: Any) -> None:

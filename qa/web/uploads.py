@@ -1,16 +1,15 @@
 """Changing the index over HTTP: upload, delete and reindex, only with the admin token.
 
-These routes exist only when `QA_ADMIN_TOKEN` is set, and each needs `Authorization: Bearer
-<token>` (compared in constant time). An upload must be one of the file types the indexer
-reads and fit `max_upload_bytes`; it is saved in `uploads_dir` under a generated name (the
-client's file name gives a cleaned-up stem and the suffix, never a folder) and indexed with
-`qa.index.builder.index_paths`, as `qa index` would. The chat and the API then answer from the new
-index without a restart.
+Each route needs `Authorization: Bearer <admin token>` (`qa.web.access` says who has it);
+without a token configured they answer 403, saying how to turn them on. An upload must be one
+of the file types the indexer reads and fit `max_upload_bytes`; it is saved in `uploads_dir`
+under a generated name (the client's file name gives a cleaned-up stem and the suffix, never a
+folder) and indexed with `qa.index.builder.index_paths`, as `qa index` would. The chat and the
+API then answer from the new index without a restart.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 import secrets
@@ -28,6 +27,7 @@ from ..errors import IngestError, QAError
 from ..index.builder import IndexReport, index_paths
 from ..index.embedding import Embedder
 from ..ingest import file_doc_id, source_file
+from .access import require_change
 from .http import ApiError, error_docs
 
 #: What the upload endpoint accepts: the file types the indexer reads, less BEIR corpora.
@@ -54,18 +54,13 @@ def index_router(settings: Settings, holder: AnswererHolder) -> APIRouter:
     """Upload, delete and reindex, each needing `Authorization: Bearer <admin token>`."""
 
     def require_token(credentials: _Credentials) -> None:
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-            raise ApiError(401, "unauthorized",
-                           "changing the index needs the admin token: send "
-                           "`Authorization: Bearer <QA_ADMIN_TOKEN>`",
-                           headers={"WWW-Authenticate": "Bearer"})
+        require_change(settings, credentials.credentials if credentials else None)
 
     router = APIRouter(dependencies=[Depends(require_token)])
     changes = _Changes(settings, holder)
 
     @router.post("/documents", status_code=201, response_model=UploadOut,
-                 responses=error_docs(401, 409, 413, 415, 422, 503),
+                 responses=error_docs(401, 403, 409, 413, 415, 422, 503),
                  summary="Upload and index a document")
     def upload(file: UploadFile) -> UploadOut:
         target = _store_upload(file, settings)
@@ -78,7 +73,7 @@ def index_router(settings: Settings, holder: AnswererHolder) -> APIRouter:
     def delete(doc_id: str) -> IndexReport:
         return changes.delete(doc_id)
 
-    @router.post("/reindex", response_model=IndexReport, responses=error_docs(401, 409, 503),
+    @router.post("/reindex", response_model=IndexReport, responses=error_docs(401, 403, 409, 503),
                  summary="Re-read every indexed file and the uploads folder; drop vanished ones")
     def reindex() -> IndexReport:
         return changes.reindex()
@@ -109,12 +104,13 @@ class _Changes:
         return report
 
     def delete(self, doc_id: str) -> IndexReport:
-        rows = self.holder.answerer().retriever.store.catalog.documents()
+        with self.holder.lease() as answerer:
+            rows = answerer.retriever.store.catalog.documents()
         row = next((r for r in rows if r.doc_id == doc_id), None)
         if row is None:
             raise ApiError(404, "not_found", f"no document with id {doc_id!r} in the index")
         path = source_file(row.source).resolve()
-        if not path.is_relative_to(self.settings.uploads_dir.resolve()):
+        if not is_upload(row.source, self.settings):
             raise ApiError(403, "not_uploaded",
                            "only documents uploaded over HTTP can be deleted here; delete the "
                            "file itself and run `qa index --prune`")
@@ -126,7 +122,8 @@ class _Changes:
         return report
 
     def reindex(self) -> IndexReport:
-        rows = self.holder.answerer().retriever.store.catalog.documents()
+        with self.holder.lease() as answerer:
+            rows = answerer.retriever.store.catalog.documents()
         paths = {source_file(r.source) for r in rows}
         paths = {p for p in paths if p.exists()}
         if self.settings.uploads_dir.is_dir():
@@ -141,9 +138,16 @@ class _Changes:
         """The loaded model, so indexing does not load a second one (None: the index is not
         loaded yet, and the indexer loads the configured model if it needs one)."""
         try:
-            return self.holder.answerer().retriever.embedder
+            with self.holder.lease() as answerer:
+                return answerer.retriever.embedder
         except QAError:
             return None
+
+
+def is_upload(source: str, settings: Settings) -> bool:
+    """Whether a document came from the uploads folder (only those can be deleted over HTTP:
+    the others are the server's own files)."""
+    return source_file(source).resolve().is_relative_to(settings.uploads_dir.resolve())
 
 
 def _store_upload(file: UploadFile, settings: Settings) -> Path:

@@ -9,8 +9,11 @@
  * where this script came from).
  *
  * It asks POST {server}/api/v1/ask and shows the quoted answer; each [n] opens the cited
- * passage with the quoted sentence highlighted, its title, date and source. The host page's
- * origin must be listed in the server's QA_CORS_ORIGINS. No key is needed or kept.
+ * passage with the quoted sentence highlighted (and the short answer inside it, when there is
+ * one), its title, date and source. The host page's origin must be listed in the server's
+ * QA_CORS_ORIGINS. No key is needed or kept. Keyboard: Enter asks, the focus comes back to the
+ * box after each answer, Esc closes the launcher's box. Colours follow the reader's light or
+ * dark scheme.
  *
  * Document text is untrusted: it is only ever inserted as text (textContent, text nodes),
  * never parsed as HTML; this file has no innerHTML at all. It loads nothing but the API.
@@ -65,7 +68,8 @@
     ".passage[hidden]{display:none}",
     ".ptitle{display:block;font-weight:600}",
     ".meta{display:block;color:#59636e;font-size:12px;margin-bottom:4px;overflow-wrap:anywhere}",
-    "mark{background:#fff3b0;color:inherit;padding:0 1px}",
+    "mark{background:#fff3b0;color:#1f2328;padding:0 1px}",
+    "mark.short{background:#ffc970;font-weight:600}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de;background:#fff}",
     "input{flex:1;min-width:0;font:inherit;padding:8px 10px;border:1px solid #d0d7de;",
     "border-radius:8px}",
@@ -75,7 +79,20 @@
     "form button:disabled{opacity:.6;cursor:default}",
     ".launcher{border-radius:50%;width:52px;height:52px;padding:0;font-size:22px;",
     "box-shadow:0 4px 12px rgba(31,35,40,.25)}",
-    ":host(:not([mode=launcher])) .launcher{display:none}"
+    ":host(:not([mode=launcher])) .launcher{display:none}",
+    "@media (prefers-color-scheme:dark){",
+    ":host{color:#e6edf3}",
+    ".panel,form,input{background:#0d1117;border-color:#3d444d;color:#e6edf3}",
+    ".log,.passage{background:#161b22}",
+    ".bot{background:#0d1117;border-color:#3d444d}",
+    ".hint,.busy,.searched,.related-label,.meta{color:#b1bac4}",
+    ".error{background:#3b1618;border-color:#8e1519;color:#ffdcd7}",
+    "button.cite,button.related{color:#8cc8ff}",
+    "button.cite:hover,button.cite:focus-visible,button.cite[aria-expanded=true]{background:#1c3a5c}",
+    ".passage{border-left-color:#8cc8ff}",
+    "mark{background:#594a0c;color:#fff8dc}",
+    "mark.short{background:#9a5a00;color:#fff8dc}",
+    "}"
   ].join("");
 
   /* An element with attributes and children; strings become text nodes, never markup. */
@@ -91,22 +108,35 @@
   /* Python counts characters as code points; JavaScript strings count UTF-16 units. */
   function slice(chars, start, end) { return chars.slice(start, end).join(""); }
 
-  function passageView(citation, highlight) {
+  /* The short answer's offsets inside citation c's sentence, or null when it is elsewhere. */
+  function shortIn(c, short) {
+    if (!short || short.n !== c.n || short.start < c.highlight_start ||
+        short.end > c.highlight_end || short.end <= short.start) return null;
+    return [short.start - c.highlight_start, short.end - c.highlight_start];
+  }
+
+  /* Citation c's sentence as nodes: text, with the short answer (if any) in its own mark. */
+  function sentenceNodes(c, short) {
+    var chars = Array.from(c.passage || "").slice(c.highlight_start - c.passage_start,
+                                                  c.highlight_end - c.passage_start);
+    var at = shortIn(c, short);
+    if (!at) return [chars.join("")];
+    return [slice(chars, 0, at[0]), el("mark", { "class": "short" }, [slice(chars, at[0], at[1])]),
+            slice(chars, at[1], chars.length)];
+  }
+
+  function passageView(citation, highlight, short) {
     var chars = Array.from(citation.passage || "");
     var from = highlight ? citation.highlight_start - citation.passage_start : 0;
     var to = highlight ? citation.highlight_end - citation.passage_start : 0;
-    var where = [citation.date || "no date", citation.source +
-      (citation.page ? ", page " + citation.page : "")].join(" · ");
+    var where = [citation.date || "no date"];
+    if (citation.source) where.push(citation.source);
+    if (citation.page) where.push("page " + citation.page);
     var body = el("div", { "class": "ptext" }, [slice(chars, 0, from)]);
-    if (to > from) body.appendChild(el("mark", {}, [slice(chars, from, to)]));
+    if (to > from) body.appendChild(el("mark", {}, sentenceNodes(citation, short)));
     body.appendChild(document.createTextNode(slice(chars, Math.max(from, to))));
     return [el("span", { "class": "ptitle" }, [citation.title || "(untitled)"]),
-            el("span", { "class": "meta" }, [where]), body];
-  }
-
-  function highlightOf(c) {
-    return slice(Array.from(c.passage || ""), c.highlight_start - c.passage_start,
-                 c.highlight_end - c.passage_start);
+            el("span", { "class": "meta" }, [where.join(" · ")]), body];
   }
 
   class QaChat extends HTMLElement {
@@ -143,6 +173,13 @@
       this.form.addEventListener("submit", (e) => { e.preventDefault(); this.ask(); });
       this.launcher.addEventListener("click", () => this.toggle());
       this.closeBtn.addEventListener("click", () => this.toggle(false));
+      this.panel.addEventListener("keydown", (e) => {
+        if (e.key === "Escape" && this.getAttribute("mode") === "launcher") {
+          e.preventDefault();
+          this.toggle(false);
+          this.launcher.focus();
+        }
+      });
     }
 
     connectedCallback() {
@@ -212,6 +249,7 @@
       } finally {
         busy.remove();
         this.sendBtn.disabled = false;
+        this.input.focus();
       }
     }
 
@@ -223,7 +261,8 @@
       var open = (citation, button, highlight) => {
         var same = !passage.hidden && passage.dataset.key === button.dataset.key;
         buttons.forEach((b) => b.setAttribute("aria-expanded", "false"));
-        passage.replaceChildren.apply(passage, same ? [] : passageView(citation, highlight));
+        passage.replaceChildren.apply(passage, same ? []
+          : passageView(citation, highlight, data.short_answer));
         passage.hidden = same;
         passage.dataset.key = button.dataset.key;
         button.setAttribute("aria-expanded", String(!same));
@@ -247,7 +286,7 @@
                      ["[" + c.n + "]"]);
           b.addEventListener("click", () => open(c, b, true));
           buttons.push(b);
-          text.append(highlightOf(c) + " ", b, " ");
+          text.append.apply(text, sentenceNodes(c, data.short_answer).concat([" ", b, " "]));
         });
       }
       msg.appendChild(text);
