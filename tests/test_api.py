@@ -33,8 +33,9 @@ from qa.errors import ConfigError
 from qa.index.builder import index_paths
 from qa.index.store import IndexStore
 from qa.web.api import MAX_PAGE_SIZE, create_api
+from qa.web.chat import ChatBackend
 from qa.web.server import cors_origins, create_app, frame_ancestors, split_list
-from qa.web.ui import ChatBackend
+from qa.web.sources import names_for
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_JS = ROOT / "qa" / "web" / "static" / "widget.js"
@@ -189,7 +190,10 @@ def test_ask_returns_the_answer_as_json(site: dict[str, Any], http: httpx.Client
     response = http.post("/api/v1/ask", json={"question": question, "k": 3})
     assert response.status_code == 200, response.text
     data = response.json()
-    expected = json.loads(json.dumps(site["backend"].answerer().ask(question, k=3).to_dict()))
+    answerer = site["backend"].answerer()
+    public = names_for(answerer.retriever.store, site["settings"]).answer(answerer.ask(question,
+                                                                                     k=3))
+    expected = json.loads(json.dumps(public.to_dict()))
     del data["timings"], expected["timings"]
     assert data == expected
     assert data["abstained"] is False and data["answer"].endswith("[1]")
@@ -199,6 +203,7 @@ def test_ask_returns_the_answer_as_json(site: dict[str, Any], http: httpx.Client
                           c["highlight_end"] - c["passage_start"]]
     assert quoted == "Zebras arrived from Kenya by plane."
     assert set(c["scores"]) >= {"dense", "bm25", "fused"}
+    assert c["source"] == "zoo.txt", "relative to the indexed folder, never absolute"
 
 
 def test_filters_and_history_are_accepted(http: httpx.Client) -> None:
@@ -214,7 +219,7 @@ def test_filters_and_history_are_accepted(http: httpx.Client) -> None:
 def test_the_chat_and_the_api_share_one_answerer(site: dict[str, Any],
                                                  http: httpx.Client) -> None:
     http.post("/api/v1/ask", json={"question": QUESTIONS[1][0]}).raise_for_status()
-    ChatBackend(site["backend"]).respond(QUESTIONS[1][0], [])
+    ChatBackend(site["backend"]).reply(QUESTIONS[1][0])
     http.get("/api/v1/health").raise_for_status()
     assert len(site["loads"]) == 1
 
@@ -228,7 +233,14 @@ def test_health_and_paged_documents(http: httpx.Client) -> None:
     assert (first["total"], len(first["documents"]), len(rest["documents"])) == (4, 3, 1)
     titles = [d["title"] for d in first["documents"] + rest["documents"]]
     assert sorted(titles) == sorted(title for _, title in QUESTIONS)
-    assert set(first["documents"][0]) == {"doc_id", "title", "date", "source", "sha256"}
+    assert set(first["documents"][0]) == {"doc_id", "title", "date", "source", "sha256",
+                                          "passages", "uploaded"}
+    assert first["can_change"] is False
+    rows = first["documents"] + rest["documents"]
+    assert sorted(d["source"] for d in rows) == sorted(DOCS)
+    assert all(d["passages"] == 1 and d["uploaded"] is False for d in rows)
+    found = http.get("/api/v1/documents", params={"q": "TAX"}).json()
+    assert found["total"] == 1 and found["documents"][0]["title"] == "Tax rules"
     for bad in ({"limit": 0}, {"limit": MAX_PAGE_SIZE + 1}, {"offset": -1}):
         response = http.get("/api/v1/documents", params=bad)
         assert response.status_code == 422 and response.json()["error"] == "invalid_request"
@@ -236,7 +248,9 @@ def test_health_and_paged_documents(http: httpx.Client) -> None:
 
 def test_openapi_schema_and_docs_page_describe_the_api(http: httpx.Client) -> None:
     schema = http.get("/api/v1/openapi.json").json()
-    assert set(schema["paths"]) == {"/ask", "/health", "/documents"}  # no token: no changes
+    # Changing the index is documented even where it is off, so a caller learns how.
+    assert set(schema["paths"]) == {"/ask", "/health", "/documents", "/documents/{doc_id}",
+                                    "/reindex"}
     assert schema["info"]["version"] == "v1"
     models = schema["components"]["schemas"]
     assert models["AskRequest"]["required"] == ["question"]
@@ -247,8 +261,18 @@ def test_openapi_schema_and_docs_page_describe_the_api(http: httpx.Client) -> No
     assert ask["responses"]["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "ErrorOut")
     docs = http.get("/api/v1/docs")
-    assert docs.status_code == 200 and "POST /api/v1/ask" in docs.text
-    assert "GET /api/v1/documents" in docs.text and "cdn" not in docs.text.lower()
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    text = re.sub(r"<[^>]+>", "", docs.text)
+    for operation in ("POST /api/v1/ask", "GET /api/v1/documents", "POST /api/v1/documents",
+                      "DELETE /api/v1/documents/{doc_id}", "POST /api/v1/reindex"):
+        assert operation in text, operation
+    # Defect 9: raw backticks and raw JSON schemas. Code is shown as code, types as tables.
+    prose = re.sub(r"<[^>]+>", "", re.sub(r"<code>.*?</code>", "", docs.text))
+    assert "`" not in prose and '"properties"' not in text and '"$ref"' not in text
+    assert "<code>{&quot;error&quot;: code, &quot;message&quot;: text}</code>" in docs.text
+    assert '<a href="#type-Citation">Citation</a>' in docs.text
+    assert "<td><code>highlight_start</code></td><td>integer</td>" in docs.text
+    assert "Unauthorized: no or wrong admin token" in text
 
 
 # Errors -------------------------------------------------------------------------------------
@@ -394,19 +418,24 @@ def test_widget_script_inserts_no_html_and_loads_nothing_else() -> None:
 # gradio_client and concurrency --------------------------------------------------------------
 
 
-def test_gradio_client_calls_the_chat_by_its_stable_name(site: dict[str, Any]) -> None:
+def test_gradio_client_gets_clean_text_and_a_structured_answer(site: dict[str, Any]) -> None:
+    # Defect 5: gradio_client's /ask returned the chat's escaped Markdown.
     from gradio_client import Client
 
     client = Client(site["url"] + "/", verbose=False)
     try:
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        messages = client.predict(QUESTIONS[2][0], api_name="/ask")
+        text = client.predict(QUESTIONS[2][0], api_name="/ask")
+        data = client.predict(QUESTIONS[2][0], "", "", "", api_name="/answer")
+        filtered = client.predict(QUESTIONS[0][0], "", "2020", "2020", api_name="/ask")
     finally:
         client.close()
-    assert set(endpoints) == {"/ask"}
-    assert messages[0]["role"] == "assistant"
-    assert messages[0]["content"].endswith("\\[1\\]") and "acacia" in messages[0]["content"]
-    assert messages[1]["metadata"]["title"] == "Sources (1)"
+    assert set(endpoints) == {"/ask", "/answer"}
+    assert text == ("Giraffes in Tanzania eat acacia leaves all day. [1]\n\n"
+                    "[1] Giraffe notes (no date), giraffe.md")
+    assert data["answer"] == "Giraffes in Tanzania eat acacia leaves all day. [1]"
+    assert data["citations"][0]["source"] == "giraffe.md" and data["abstained"] is False
+    assert filtered.startswith("Zebras arrived from Kenya by plane. [1]")
 
 
 def test_concurrent_requests_each_get_their_own_answer(http: httpx.Client) -> None:
@@ -424,11 +453,16 @@ def test_concurrent_requests_each_get_their_own_answer(http: httpx.Client) -> No
 # Changing the index over HTTP ---------------------------------------------------------------
 
 
-def test_index_changes_do_not_exist_without_a_token(http: httpx.Client) -> None:
+def test_index_changes_are_off_without_a_token_and_say_how_to_turn_them_on(
+        http: httpx.Client) -> None:
+    # Defect 9: without the admin token the routes were absent and a POST got a bare 405.
     files = {"file": ("notes.txt", b"Zebra facts.")}
-    assert http.post("/api/v1/documents", files=files).status_code == 405
-    assert http.post("/api/v1/reindex").status_code == 404
-    assert http.delete("/api/v1/documents/abc").status_code == 404
+    for response in (http.post("/api/v1/documents", files=files),
+                     http.post("/api/v1/reindex"), http.delete("/api/v1/documents/abc"),
+                     http.post("/api/v1/reindex", headers={"Authorization": "Bearer guess"})):
+        assert response.status_code == 403
+        assert response.json()["error"] == "changes_off"
+        assert "QA_ADMIN_TOKEN" in response.json()["message"]
 
 
 @pytest.fixture
@@ -479,7 +513,10 @@ def test_upload_stores_under_a_generated_name_and_indexes_it(
     assert response.json()["index"]["documents"] == 4
     data = _ask(client, "Where do the giraffes live?")
     assert data["citations"][0]["title"] == "Giraffe notes"
-    assert Path(data["citations"][0]["source"]).parent == settings.uploads_dir
+    assert re.fullmatch(r"uploads/giraffes-[0-9a-f]{8}\.md", data["citations"][0]["source"])
+    listed = client.get("/api/v1/documents").json()
+    assert listed["can_change"] is True
+    assert sorted(d["uploaded"] for d in listed["documents"]) == [False, True, True, True]
 
 
 @pytest.mark.parametrize(("name", "content", "status", "code"), [

@@ -137,11 +137,12 @@ def test_ask_now_anchors_relative_dates(docs: Path) -> None:
 
 def test_serve_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = {}
-    monkeypatch.setattr("qa.web.server.serve", lambda settings: seen.setdefault("s", settings))
-    code, out, _ = run("serve", "--port", "8123", "--cors-origin", "https://a.example",
-                       "--cors-origin", "http://localhost:3000", "--frame-ancestors", "'none'")
+    monkeypatch.setattr("qa.web.server.serve",
+                        lambda settings, out: seen.setdefault("s", settings))
+    code, _, _ = run("serve", "--port", "8123", "--cors-origin", "https://a.example",
+                     "--cors-origin", "http://localhost:3000", "--frame-ancestors", "'none'")
     settings = seen["s"]
-    assert code == 0 and "http://127.0.0.1:8123" in out
+    assert code == 0
     assert settings.host == "127.0.0.1" and settings.port == 8123
     assert settings.cors_origins == "https://a.example,http://localhost:3000"
     assert settings.frame_ancestors == "'none'"
