@@ -9,10 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import FakeEmbedder  # noqa: E402
+from conftest import FakeEmbedder
 
-from qa.cli import main  # noqa: E402
-from qa.index.embedding import register_embedder  # noqa: E402
+from qa.cli import main
+from qa.index.embedding import register_embedder
 
 if __name__ == "__main__":
     fake = FakeEmbedder()

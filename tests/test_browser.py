@@ -224,22 +224,20 @@ def seed_chat(tmp_path: Path, real_model: Any) -> Iterator[str]:
 @pytest.mark.model
 def test_chat_answers_about_the_seed_article(seed_chat: str, page: Any) -> None:
     page.goto(seed_chat)
-    box = page.get_by_test_id("textbox")
+    box = page.locator("#qa-question textarea")
     box.fill(SEED_QUESTION)
     box.press("Enter")
-    answer = page.get_by_test_id("bot").filter(has_text="[1]").first
+    answer = page.locator('[data-testid="bot"] .qa-text').first
     answer.wait_for(state="visible")
-    sources = page.locator(".thought-group .title").filter(has_text="Sources (")
-    sources.click()
-    marks = page.locator('[data-testid="bot"] mark')
+    marks = page.locator('[data-testid="bot"] mark.qa-quote')
     fully_shown(marks.first)
     screenshot(page, "chat.png")
 
     assert "Poland" in answer.inner_text()
     passages = page.locator('[data-testid="bot"] blockquote').all_inner_texts()
     assert any("Poland and the Czech Republic" in _squash(p) for p in passages), passages
-    strong = page.locator('[data-testid="bot"] strong').first.inner_text()
-    assert strong.startswith("[1] ") and "missile" in strong
+    title = page.locator('[data-testid="bot"] details.qa-source summary').first.inner_text()
+    assert title.startswith("[1]") and "missile" in title
 
 
 def test_document_text_never_renders_as_markup(
@@ -260,18 +258,14 @@ def test_document_text_never_renders_as_markup(
     page.on("dialog", on_dialog)
 
     page.goto(chat_server["url"])
-    box = page.get_by_test_id("textbox")
+    box = page.locator("#qa-question textarea")
     box.wait_for(state="visible")
     box.fill(QUESTION)
     box.press("Enter")
 
-    bot = page.get_by_test_id("bot")
-    answer = bot.filter(has_text="[1]").first
+    answer = page.locator('[data-testid="bot"] .qa-text').first
     answer.wait_for(state="visible")
-    sources_title = page.locator(".thought-group .title").filter(has_text="Sources (")
-    sources_title.wait_for(state="visible")
-    sources_title.click()
-    marks = page.locator('[data-testid="bot"] mark')
+    marks = page.locator('[data-testid="bot"] mark.qa-quote')
     marks.first.wait_for(state="visible")
     fully_shown(marks.first)
     screenshot(page, "chat-hostile-document.png", full_page=True)
@@ -297,36 +291,51 @@ def test_document_text_never_renders_as_markup(
     assert elsewhere == [], f"the page fetched from outside the app: {elsewhere}"
     assert pixel_hits == [], f"document text made the browser fetch {pixel_hits}"
 
-    # No markup from the document inside the chat messages. The only markup the app writes is
-    # the bold "[n] title" header, the blockquote, <mark>, <br>, <p> and <hr> between sources.
+    # No markup from the document inside the chat messages. The only markup there is the
+    # reply's own: paragraphs, links to [n] and to the document, details, marks, the copy
+    # buttons and their (hidden) texts.
     counts = page.evaluate(
         """() => {
             const msgs = [...document.querySelectorAll('[data-testid="bot"]')];
             const n = sel => msgs.reduce((k, m) => k + m.querySelectorAll(sel).length, 0);
+            const links = msgs.flatMap(m => [...m.querySelectorAll('a')]);
             return {
-                script: n('script'), img: n('img'), iframe: n('iframe'), a: n('a'),
-                b: n('b'), em: n('em, i'), code: n('code, pre'), math: n('math'),
+                script: n('script'), img: n('img'), iframe: n('iframe'), b: n('b'),
+                em: n('em, i'), code: n('code'), math: n('math'),
                 katex: n('.katex, .katex-display, .math'), heading: n('h1, h2, h3, h4, h5, h6'),
                 list: n('ul, ol, li'), table: n('table'),
+                foreignLinks: links.filter(a => !/^(#qa-|documents[/])/.test(
+                    a.getAttribute('href') || '')).length,
                 jsLinks: document.querySelectorAll('a[href^="javascript:" i]').length,
                 onerror: document.querySelectorAll('[onerror]').length,
             };
         }"""
     )
     assert counts == {
-        "script": 0, "img": 0, "iframe": 0, "a": 0, "b": 0, "em": 0, "code": 0, "math": 0,
-        "katex": 0, "heading": 0, "list": 0, "table": 0, "jsLinks": 0, "onerror": 0,
+        "script": 0, "img": 0, "iframe": 0, "b": 0, "em": 0, "code": 0, "math": 0,
+        "katex": 0, "heading": 0, "list": 0, "table": 0, "foreignLinks": 0, "jsLinks": 0,
+        "onerror": 0,
     }
-    # One bold header per cited passage, naming every citation of it: "[1] [2] title".
+    # One source per cited passage, its summary naming every citation of it: "[1] [2] title".
     groups: dict[tuple[str, int], list[int]] = {}
     for c in expected.citations:
         groups.setdefault((c.doc_id, c.passage_start), []).append(c.n)
-    strong = [_squash(t) for t in page.locator('[data-testid="bot"] strong').all_inner_texts()]
-    assert strong == [" ".join(f"[{n}]" for n in ns) + f" {_squash(chat_server['title'])}"
-                      for ns in groups.values()]
+    summaries = [_squash(t) for t in page.locator(
+        '[data-testid="bot"] details.qa-source > summary').all_inner_texts()]
+    assert [s.split(" 20")[0].split(" no date")[0] for s in summaries] == [
+        " ".join(f"[{n}]" for n in ns) + f" {_squash(chat_server['title'])}"
+        for ns in groups.values()]
 
-    # The characters are there, as text: in the answer and in the opened sources.
-    chat_text = page.locator('[role="log"]').inner_text()
+    # The characters are there, as text: in the answer and in the opened sources (read without
+    # the [n] that follows each marked sentence, which may sit inside a document's "<tag>").
+    chat_text = page.evaluate("""() => {
+        const hide = document.createElement('style');
+        hide.textContent = '.qa-n { display: none !important; }';
+        document.head.append(hide);
+        const text = document.querySelector('[role="log"]').innerText;
+        hide.remove();
+        return text;
+    }""")
     for literal in chat_server["visible"]:
         assert literal in chat_text, f"{literal!r} is not visible as text in:\n{chat_text}"
     assert "&lt;" not in chat_text and "&amp;" not in chat_text and "\\" not in chat_text
@@ -335,10 +344,11 @@ def test_document_text_never_renders_as_markup(
         assert f"{_squash(c.highlight)} [{c.n}]" in answer_text
     assert f"![tracker]({pixel}/pixel.png)" in answer_text  # the question picks the image
 
-    # Each quoted sentence is marked, exactly, in its source passage.
+    # Each quoted sentence is marked, exactly, in its source passage, and numbered.
     marked = [_squash(t) for t in marks.all_inner_texts()]
-    # Passages in the order of their first citation; in each, sentences in reading order.
     first_n = {key: ns[0] for key, ns in groups.items()}
     in_passage_order = sorted(expected.citations, key=lambda c: (
         first_n[(c.doc_id, c.passage_start)], c.highlight_start))
     assert marked == [_squash(c.highlight) for c in in_passage_order]
+    numbers = page.locator('[data-testid="bot"] mark.qa-quote + .qa-n').all_inner_texts()
+    assert numbers == [f"[{c.n}]" for c in in_passage_order]

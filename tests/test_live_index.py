@@ -65,10 +65,18 @@ def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
     proc = subprocess.Popen([sys.executable, str(LAUNCHER), "serve", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     out = Output(proc.stdout)
+    url = f"http://127.0.0.1:{port}"
     try:
-        out.wait_for(r"^Requests are logged below", timeout=120)
-        yield {"url": f"http://127.0.0.1:{port}", "out": out, "env": env, "docs": docs,
-               "port": port}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # up when it answers, whatever it printed
+            try:
+                if httpx.get(url + "/api/v1/health", timeout=5).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "the server stopped"
+            time.sleep(0.2)
+        yield {"url": url, "out": out, "env": env, "docs": docs, "port": port}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -78,6 +86,7 @@ def test_serve_says_what_it_does_and_logs_each_request(served: dict[str, Any]) -
     # Defect 9: one line while serving: no counts, no addresses, no request log.
     out, port = served["out"], served["port"]
     base = f"http://127.0.0.1:{port}"
+    out.wait_for(r"^Requests are logged below", timeout=10)
     assert out.lines[0].startswith("Loading the model (fake-bow) and the index at ")
     assert re.fullmatch(r"Index: 2 documents, 2 passages\. Ready in \d+\.\d s\.", out.lines[1])
     assert f"  Chat       {base}/" in out.lines

@@ -241,11 +241,20 @@ def test_launcher_mode_opens_a_box_from_a_corner_button(site: dict[str, Any],
     assert page.locator("qa-chat .panel").is_visible()
     assert page.evaluate("document.activeElement.shadowRoot.activeElement.name") == "question"
     reply = ask(page, LIGHTHOUSE_Q)
+    # Defect 7: after an answer the focus is back in the box, ready for the next question.
+    focused = "document.activeElement.shadowRoot.activeElement"
+    page.wait_for_function(f"{focused} && {focused}.name === 'question'")
     reply.locator("button.cite").first.click()
     fully_shown(reply.locator(".passage mark"))
     screenshot(page, "widget-launcher.png")
     page.locator("qa-chat button.close").click()
     assert not page.locator("qa-chat .panel").is_visible()
+    # Defect 7: Esc closes the launcher's box and gives the focus back to its button.
+    launcher.click()
+    page.locator("qa-chat input").press("Escape")
+    assert not page.locator("qa-chat .panel").is_visible()
+    assert page.evaluate(f"{focused}.className") == "launcher"
+    assert launcher.get_attribute("aria-expanded") == "false"
 
 
 def test_embed_page_shows_the_snippets_and_a_live_widget(site: dict[str, Any],

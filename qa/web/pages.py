@@ -36,9 +36,16 @@ def static_text(name: str) -> str:
     return (files("qa.web") / "static" / name).read_text(encoding="utf-8")
 
 
-def chat_assets() -> tuple[str, str]:
-    """The chat page's extra style sheet (inline) and `<head>` markup (its script)."""
-    return static_text("chat.css"), '<script src="ui/chat.js" defer></script>'
+#: What the chat page adds to its `<head>`: its script, and the one rule Gradio's `css` can't
+#: hold (Gradio scopes that sheet inside its container, and the page padding is outside it).
+CHAT_HEAD = ("<style>@media (max-width: 480px) { .gradio-container .main.app "
+             "{ padding: 8px !important; } }</style>"
+             '<script src="ui/chat.js" defer></script>')
+
+
+def chat_css() -> str:
+    """The chat page's own style sheet, given to Gradio (which scopes it to the app)."""
+    return static_text("chat.css")
 
 
 def add_pages(app: Any, settings: Settings, holder: AnswererHolder) -> None:

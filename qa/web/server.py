@@ -87,7 +87,7 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
 
     from .api import NO_TELEMETRY, create_api
     from .chat import ChatBackend
-    from .pages import add_pages, chat_assets
+    from .pages import CHAT_HEAD, add_pages, chat_css
     from .requestlog import RequestLog
     from .ui import build_ui, theme
 
@@ -111,7 +111,6 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
     _add_widget_routes(app)
     add_pages(app, settings, holder)
     blocks = build_ui(ChatBackend(holder))
-    css, head = chat_assets()
     return gr.mount_gradio_app(
         app,
         blocks,
@@ -126,8 +125,8 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
         pwa=False,
         show_error=False,
         max_file_size=settings.max_request_bytes,
-        css=css,
-        head=head,
+        css=chat_css(),
+        head=CHAT_HEAD,
         theme=theme(),
     )
 

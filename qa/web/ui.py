@@ -145,6 +145,10 @@ def _wire(backend: ChatBackend, *, box: Any, ask: Any, chatbot: Any, status: Any
                 *boxes: str) -> tuple[Any, ...]:
         return accept(str(event.value["text"]), history, *boxes)
 
+    # Gradio passes the clicked example to the parameter annotated SelectData; the annotation
+    # must resolve at run time, and gradio is imported here rather than at the module's top.
+    example.__annotations__["event"] = gr.SelectData
+
     def respond(question: str, history: list[dict[str, Any]], remembered: list[dict[str, str]],
                 *boxes: str) -> tuple[Any, ...]:
         if not question:

@@ -90,7 +90,7 @@
                             title: "Indexed from a folder on the server: remove the file there " +
                                    "and run qa index --prune" }, ["from a folder"]);
     }
-    return el("tr", {}, [el("td", {}, [link]), el("td", {}, [d.date || "no date"]),
+    return el("tr", {}, [el("td", {}, [link]), el("td", { "class": "date" }, [d.date || "no date"]),
                          el("td", { "class": "source" }, [d.source || "—"]),
                          el("td", { "class": "num" }, [String(d.passages)]),
                          el("td", {}, action ? [action] : [])]);
