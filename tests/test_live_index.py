@@ -86,14 +86,17 @@ def test_serve_says_what_it_does_and_logs_each_request(served: dict[str, Any]) -
     # Defect 9: one line while serving: no counts, no addresses, no request log.
     out, port = served["out"], served["port"]
     base = f"http://127.0.0.1:{port}"
-    out.wait_for(r"^Requests are logged below", timeout=10)
+    out.wait_for(r"^Ready to answer", timeout=10)
+    out.wait_for(r"^The chat page is up", timeout=10)
     assert out.lines[0].startswith("Loading the model (fake-bow) and the index at ")
-    assert re.fullmatch(r"Index: 2 documents, 2 passages\. Ready in \d+\.\d s\.", out.lines[1])
+    assert "Ready to answer: 2 documents, 2 passages" in "\n".join(out.lines)
     assert f"  Chat       {base}/" in out.lines
     assert any(re.fullmatch(rf"  Documents  {base}/documents#token=[\w-]{{20,}}  \(this link "
                             r"can add and delete documents\)", line) for line in out.lines)
     assert f"  Embed      {base}/embed" in out.lines
     assert f"  API docs   {base}/api/v1/docs" in out.lines
+    assert any(re.match(r"The chat page is up \(\d+\.\d s\); answers start when the model is "
+                        r"loaded\. Requests are logged below", line) for line in out.lines)
     with httpx.Client(base_url=served["url"], timeout=30) as http:
         http.post("/api/v1/ask", json={"question": ZOO_Q + " secret-word"}).raise_for_status()
         http.get("/api/v1/documents", params={"q": "private-search"}).raise_for_status()

@@ -10,10 +10,8 @@ capped.
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
-import time
 from html import escape
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any, TextIO
@@ -132,62 +130,17 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
 
 
 def serve(settings: Settings, out: TextIO | None = None) -> None:
-    """Run the server until interrupted, saying what it does: loading, what the index holds,
-    its addresses, then one line per request."""
+    """Run the server until interrupted; `qa.web.startup` says what it does meanwhile (the
+    model loads beside the page being built, then one line per request)."""
     import uvicorn
 
-    from .access import session_token
+    from .startup import Startup
 
-    out = out or sys.stdout
-    began = time.perf_counter()
-    configured = settings
-    settings = session_token(settings)
-    _log_to(out)
-    print(f"Loading the model ({settings.model}) and the index at {settings.index_dir}/ …",
-          file=out, flush=True)
-    holder = AnswererHolder(settings)
-    app = create_app(settings, holder)
-    print(_ready_message(settings, holder, time.perf_counter() - began,
-                         session=settings.admin_token != configured.admin_token),
-          file=out, flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-
-
-def _log_to(out: TextIO) -> None:
-    """Send the `qa` loggers (request lines, index swaps, errors) to `out`, one line each."""
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("qa")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-
-
-def _ready_message(settings: Settings, holder: AnswererHolder, seconds: float, *,
-                   session: bool) -> str:
-    """What the index holds and where everything is (with `session`, the Documents link
-    carries the token made for this run)."""
-    from ..errors import QAError
-
-    try:
-        with holder.lease() as answerer:
-            counts = answerer.retriever.store.manifest.counts
-        held = (f"Index: {counts['documents']:,} documents, {counts['passages']:,} passages. "
-                f"Ready in {seconds:.1f} s.")
-    except QAError as err:
-        held = f"No index to answer from yet ({err}); the chat answers once it exists."
-    base = f"http://{settings.host}:{settings.port}"
-    documents = f"{base}/documents"
-    if session:
-        documents += f"#token={settings.admin_token}  (this link can add and delete documents)"
-    return "\n".join([
-        held,
-        f"  Chat       {base}/",
-        f"  Documents  {documents}",
-        f"  Embed      {base}/embed",
-        f"  API docs   {base}/api/v1/docs",
-        "Requests are logged below (time, route, status, duration). Ctrl+C stops the server.",
-    ])
+    startup = Startup(settings, out or sys.stdout)
+    app = create_app(startup.settings, startup.holder)
+    startup.serving()
+    uvicorn.run(app, host=startup.settings.host, port=startup.settings.port,
+                log_level="warning")
 
 
 def _add_widget_routes(app: Any) -> None:

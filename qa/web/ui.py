@@ -37,27 +37,35 @@ FOCUS_BOX = "() => { document.querySelector('#qa-question textarea')?.focus(); }
 EMPTY_HISTORY: dict[str, list[Any]] = {"messages": [], "turns": []}
 
 
-def header_html(collection: Collection | None) -> str:
+#: What the head says before the page has asked the server about the collection.
+LOADING = "Loading the collection…"
+
+
+def header_html(collection: Collection | None, *, loading: bool = False) -> str:
     """The title, what the collection holds, and links to the other pages."""
-    if collection is None:
+    if loading:
+        summary = LOADING
+    elif collection is None:
         summary = ("No documents are indexed yet: run <code>qa index FOLDER</code>, or add "
                    "some on the Documents page.")
     else:
         summary = f"{collection.documents:,} document{'s' * (collection.documents != 1)}"
         if collection.first and collection.last:
-            span = (collection.first if collection.first == collection.last
-                    else f"{collection.first} to {collection.last}")
-            summary += f", dated {html.escape(span)}"
+            first, last = (f'<span class="qa-date">{html.escape(d)}</span>'
+                           for d in (collection.first, collection.last))
+            summary += f", dated {first}" + (f" to {last}" if last != first else "")
     return (f'<div class="qa-head"><h1>{TITLE}</h1><p class="qa-summary">{summary}</p>'
             '<nav class="qa-links" aria-label="Other pages"><a href="documents">Documents'
             '</a> <a href="embed">Embed</a> <a href="api/v1/docs">API</a></nav></div>')
 
 
-def placeholder(collection: Collection | None) -> str:
+def placeholder(collection: Collection | None, *, loading: bool = False) -> str:
     """What the empty chat shows above the examples (Markdown)."""
     intro = ("Answers are sentences quoted from the documents, each with a numbered source: "
              "click a number to see the passage it comes from. When the documents don't hold "
              "the answer, it says so.")
+    if loading:
+        return f"## Ask a question about these documents\n\n{intro}"
     if collection is None:
         return f"## Nothing to ask yet\n\nNo documents are indexed. {intro}"
     return f"## Ask a question about these documents\n\n{intro}\n\nFor example:"
@@ -78,21 +86,21 @@ def theme() -> gr.themes.Base:
 
 
 def build_ui(backend: ChatBackend) -> gr.Blocks:
-    """The chat page as a Gradio Blocks app (not launched)."""
+    """The chat page as a Gradio Blocks app (not launched). It asks nothing of the index while
+    it is built, so the page is up while the model may still be loading; each page load fills
+    in the collection, the examples and the saved conversation."""
     import gradio as gr
 
-    collection = backend.collection()
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
         with gr.Row(elem_id="qa-top", equal_height=True):
-            header = gr.HTML(header_html(collection), elem_id="qa-header")
+            header = gr.HTML(header_html(None, loading=True), elem_id="qa-header")
             new_chat = gr.Button("New chat", elem_id="qa-new", scale=0, min_width=100,
                                  size="sm", variant="secondary")
         chatbot = gr.Chatbot(
             show_label=False, label="Conversation", elem_id="qa-chat", scale=1, height="auto",
             min_height=320, render_markdown=False, sanitize_html=True, latex_delimiters=[],
             allow_tags=False, buttons=[], feedback_options=None, layout="panel",
-            placeholder=placeholder(collection),
-            examples=[{"text": q} for q in backend.examples()] or None,
+            placeholder=placeholder(None, loading=True),
         )
         with gr.Row(elem_id="qa-ask-row", equal_height=True):
             box = gr.Textbox(label="Your question", show_label=False, lines=1, max_lines=6,
@@ -178,9 +186,8 @@ def _wire(backend: ChatBackend, *, box: Any, ask: Any, chatbot: Any, status: Any
             .then(**answer).then(None, js=FOCUS_BOX, **private)
     chatbot.example_select(example, [chatbot, *filters], checked, queue=False, **private) \
         .then(**answer).then(None, js=FOCUS_BOX, **private)
-    for trigger in (new_chat.click, chatbot.clear):
-        trigger(start_over, None, [chatbot, turns, saved, status, pending], queue=False,
-                **private).then(None, js=FOCUS_BOX, **private)
+    new_chat.click(start_over, None, [chatbot, turns, saved, status, pending], queue=False,
+                   **private).then(None, js=FOCUS_BOX, **private)
     for field in filters:
         for event in (field.blur, field.submit):
             event(check_filters, filters, [note], queue=False, **private)

@@ -1,0 +1,93 @@
+"""How long `qa serve` takes to be ready, once installed and indexed.
+
+Starts `qa serve` on the seed article's index (built first if missing, with the real model) on a
+free 127.0.0.1 port, and times, from the start of the process: the chat page answering HTTP,
+the "Ready to answer" line it prints (model and index loaded), and the first answer to a
+question. Repeats a few times and prints each run and the median. Run from the repository root:
+
+    .venv/bin/python benchmarks/bench_serve.py [--runs 3] [--index DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QA = str(Path(sys.executable).with_name("qa"))
+QUESTION = b'{"question": "Where does the US want to put its missile defence system?"}'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str, data: bytes | None = None) -> bool:
+    request = urllib.request.Request(url, data=data,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def one_run(index: Path, env: dict[str, str]) -> dict[str, float]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    began = time.monotonic()
+    proc = subprocess.Popen([QA, "serve", "--index", str(index), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    times: dict[str, float] = {}
+
+    def watch() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("Ready to answer"):
+                times["ready to answer (printed)"] = time.monotonic() - began
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        while time.monotonic() - began < 180:
+            if get(base + "/"):
+                times["chat page up"] = time.monotonic() - began
+                break
+            time.sleep(0.1)
+        if get(base + "/api/v1/ask", QUESTION):
+            times["first answer"] = time.monotonic() - began
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--index", type=Path, default=ROOT / "index")
+    args = parser.parse_args()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    if not (args.index / "manifest.json").exists():
+        subprocess.run([QA, "index", str(ROOT / "seeds"), "--index", str(args.index),
+                        "--quiet"], check=True, env=env)
+    runs = [one_run(args.index, env) for _ in range(args.runs)]
+    for i, times in enumerate(runs, 1):
+        print(f"run {i}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+    for key in ("chat page up", "ready to answer (printed)", "first answer"):
+        values = [r[key] for r in runs if key in r]
+        print(f"median {key}: {statistics.median(values):.1f} s over {len(values)} runs")
+
+
+if __name__ == "__main__":
+    main()
