@@ -22,6 +22,7 @@ SCHEMES = ["light", "dark"]
 def audit(page: Any, label: str) -> list[str]:
     """axe's violations on the page as it is now: the serious and critical ones, as lines."""
     axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page.wait_for_timeout(500)  # let transitions (Gradio's theme, opening panels) settle
     result = axe.Axe().run(page)
     found = []
     for v in result.response["violations"]:

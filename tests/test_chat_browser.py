@@ -102,9 +102,13 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def chat(page: Any, url: str) -> Any:
+    """Open the chat and wait until it has loaded what the collection holds."""
+    from playwright.sync_api import expect
+
     page.goto(url + "/")
     box = page.locator("#qa-question textarea")
     box.wait_for(state="visible")
+    expect(page.locator(".qa-summary")).not_to_have_text("Loading the collection…")
     return box
 
 

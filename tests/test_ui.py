@@ -288,3 +288,23 @@ def test_build_ui_offers_clean_endpoints_to_gradio_client(backend: ChatBackend) 
     public = {dep.api_name for dep in blocks.fns.values() if dep.api_visibility == "public"}
     assert public == {"ask", "answer"}
     assert blocks.analytics_enabled is False
+
+
+def test_a_document_page_marks_the_quote_in_place_with_its_page() -> None:
+    from qa.ingest import Document
+    from qa.web.pages import document_html
+
+    text = "Page one text. The quote starts here and\nends on page two. More <b>text</b>."
+    doc = Document("d", "/srv/x.pdf", "Report <1>", text, "2024-01-02",
+                   page_starts=(0, text.index("ends")))
+    start, end = text.index("The quote"), text.index(" More")
+    html = document_html(doc, source="x.pdf", passages=2, quote=(start, end))
+    assert "<h1>Report &lt;1&gt;</h1>" in html
+    assert "2024-01-02 · x.pdf · 2 passages · 2 pages." in html
+    assert '<a href="#quote">The quote is on page 1.</a>' in html
+    # The quote runs across the page break: marked on both sides of the page heading.
+    assert ('<mark id="quote" tabindex="-1">The quote starts here and\n</mark>'
+            '<h2 class="page" id="page-2">Page 2</h2><mark tabindex="-1">ends on page two.'
+            '</mark> More &lt;b&gt;text&lt;/b&gt;.') in html
+    plain = document_html(doc, source="", passages=1, quote=None)
+    assert "<mark" not in plain and "x.pdf" not in plain
