@@ -86,7 +86,8 @@ def main() -> None:
         print(f"run {i}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
     for key in ("chat page up", "ready to answer (printed)", "first answer"):
         values = [r[key] for r in runs if key in r]
-        print(f"median {key}: {statistics.median(values):.1f} s over {len(values)} runs")
+        if values:
+            print(f"median {key}: {statistics.median(values):.1f} s over {len(values)} runs")
 
 
 if __name__ == "__main__":
