@@ -36,7 +36,16 @@ ENV_VARS = {
     "QA_ADMIN_TOKEN": "admin_token",
     "QA_UPLOADS_DIR": "uploads_dir",
     "QA_MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "QA_MAX_FILE_BYTES": "max_file_bytes",
+    "QA_MAX_DOCUMENT_CHARS": "max_document_chars",
+    "QA_FOLLOW_SYMLINKS": "follow_symlinks_outside",
+    "QA_MAX_HISTORY_TURNS": "max_history_turns",
+    "QA_MAX_HISTORY_CHARS": "max_history_chars",
+    "QA_ALLOWED_HOSTS": "allowed_hosts",
+    "QA_AUTH_FAILURES_PER_MINUTE": "auth_failures_per_minute",
 }
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,20 @@ class Settings:
     # default fills the window (on scifact, 256 beat 200 and 128 for BM25 and dense alike).
     chunk_tokens: int = 256
     chunk_overlap_sentences: int = 1
+    # A passage never holds more characters than this, whatever the token count says: the
+    # tokenizer counts any word over 100 characters as one unknown piece, so a 2 MB "word"
+    # would otherwise become one 2 MB passage quoted whole in every citation. Spans longer
+    # than this are cut (at a space when there is one). 256 word pieces of prose are about
+    # 1,100-1,500 characters, so real passages never reach it.
+    max_passage_chars: int = 3000
+    # Reading files. A file larger than `max_file_bytes`, or whose extracted text is longer
+    # than `max_document_chars` (also the limit on one line of a BEIR .jsonl corpus), is
+    # skipped with a line saying so: 5 million characters are about 4,000 passages, minutes of
+    # embedding. Symbolic links are followed only when they point inside the folder being
+    # indexed, unless `follow_symlinks_outside` is set.
+    max_file_bytes: int = 50_000_000
+    max_document_chars: int = 5_000_000
+    follow_symlinks_outside: bool = False
     embed_batch_size: int = 32
     # Where embeddings are cached; empty means `embeddings.sqlite` inside the index folder.
     embedding_cache: str = ""
@@ -117,6 +140,21 @@ class Settings:
     admin_token: str = field(default="", repr=False)
     uploads_dir: Path = Path("uploads")
     max_upload_bytes: int = 20_000_000
+    # Earlier turns sent with a question: at most `max_history_turns` turns, together at most
+    # `max_history_chars` characters, and no user turn longer than `max_question_chars` (it
+    # was a question once). The API refuses more; the chat keeps the most recent that fit.
+    max_history_turns: int = 20
+    max_history_chars: int = 20_000
+    # Host headers the server answers (comma-separated; DNS-rebinding protection). The bind
+    # address and its loopback names are always allowed; add the names clients use when
+    # serving on another address (`*.example.org` matches subdomains).
+    allowed_hosts: str = ""
+    # The admin token must be at least this long; after this many failed attempts in a minute
+    # a client is refused (429) until the minute has passed.
+    min_admin_token_chars: int = 16
+    auth_failures_per_minute: int = 10
+    # Gradio's temporary files older than this are deleted, checked as often.
+    gradio_cache_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -144,9 +182,22 @@ class Settings:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(types))}")
             kind = types[name]
             try:
+                if kind is bool:
+                    changes[name] = _boolean(value)
+                    continue
                 changes[name] = Path(value) if issubclass(kind, Path) else kind(value)
             except (TypeError, ValueError):
                 raise ConfigError(
                     f"setting {name} must be {kind.__name__}, got {value!r}"
                 ) from None
         return replace(self, **changes)
+
+
+def _boolean(value: Any) -> bool:
+    """A yes/no setting from a bool or a string such as "1", "true", "no"."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError(value)

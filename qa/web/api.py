@@ -18,11 +18,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ..answer.answerer import Answer
 from ..answer.holder import AnswererHolder
-from ..answer.question import require_question
+from ..answer.question import require_history, require_question
 from ..answer.retrieval import Filters
 from ..config import Settings
 from ..errors import QAError
@@ -40,26 +40,47 @@ NO_TELEMETRY: dict[str, Any] = {"tracing": False, "metrics": False, "logs": Fals
                                 "operation_spans": False, "auto_configure": False}
 
 
+def _iso_date(value: object) -> object:
+    """Only a `YYYY-MM-DD` string is a date here (pydantic would also take a number of
+    seconds since 1970, or a date with a time)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("use a date as YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+#: Types taken only as JSON gives them: `k: "3"` or `k: true` is refused, not converted.
+StrictText = Annotated[str, Strict()]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class Turn(BaseModel):
     """One earlier turn of the conversation."""
 
+    model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
-    content: str
+    content: StrictText
 
 
 class AskRequest(BaseModel):
     """A question, with optional filters, earlier turns and the date it counts from."""
 
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question (at most QA_MAX_QUESTION_CHARS characters)",
-                          examples=["Where does the US want to put its missile defence system?"])
-    k: int | None = Field(default=None, ge=1, le=MAX_K,
-                          description="Passages to retrieve (default: the server's top_k)")
+    question: StrictText = Field(
+        description="The question (at most QA_MAX_QUESTION_CHARS characters)",
+        examples=["Where does the US want to put its missile defence system?"])
+    k: Annotated[int, Strict()] | None = Field(
+        default=None, ge=1, le=MAX_K,
+        description="Passages to retrieve (default: the server's top_k)")
     filters: Filters | None = None
-    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first")
-    now: date | None = Field(default=None, description="The date relative dates in the question "
-                             "(\"last week\") count from; today by default",
-                             examples=["2008-03-20"])
+    history: list[Turn] = Field(
+        default_factory=list,
+        description="Earlier turns, oldest first (at most QA_MAX_HISTORY_TURNS turns and "
+                    "QA_MAX_HISTORY_CHARS characters)")
+    now: IsoDate | None = Field(default=None, description="The date relative dates in the "
+                                "question (\"last week\") count from; today by default",
+                                examples=["2008-03-20"])
 
 
 class HealthOut(BaseModel):
@@ -118,9 +139,12 @@ def _add_ask(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
               summary="Answer a question from the documents")
     def ask(body: AskRequest) -> Answer:
         question = require_question(body.question, max_chars=settings.max_question_chars)
+        history = require_history(
+            [t.model_dump() for t in body.history], max_turns=settings.max_history_turns,
+            max_chars=settings.max_history_chars,
+            max_question_chars=settings.max_question_chars)
         return holder.answerer().ask(question, k=body.k, filters=body.filters,
-                                     history=[t.model_dump() for t in body.history],
-                                     now=body.now)
+                                     history=history, now=body.now)
 
 
 def _add_status(api: FastAPI, holder: AnswererHolder) -> None:
@@ -137,7 +161,7 @@ def _add_status(api: FastAPI, holder: AnswererHolder) -> None:
                         passages=manifest.counts["passages"])
         return JSONResponse(out.model_dump())
 
-    @api.get("/documents", response_model=DocumentPage, responses=error_docs(503),
+    @api.get("/documents", response_model=DocumentPage, responses=error_docs(422, 503),
              summary="The indexed documents, a page at a time, in index order")
     def documents(offset: Annotated[int, Query(ge=0)] = 0,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE) -> Any:

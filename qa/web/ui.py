@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..answer.holder import AnswererHolder
-from ..answer.question import require_question
+from ..answer.question import recent_history, require_question
 from ..answer.retrieval import Filters
 from ..errors import QAError
 from ..ingest import parse_date
@@ -58,6 +58,9 @@ class ChatBackend:
             turns = [{"role": t["role"], "content": _plain(t.get("content"))}
                      for t in history if t.get("role") in ("user", "assistant")
                      and not (t.get("metadata") or {}).get("title")]
+            turns = recent_history(turns, max_turns=self.settings.max_history_turns,
+                                   max_chars=self.settings.max_history_chars,
+                                   max_question_chars=self.settings.max_question_chars)
             answer = self.holder.answerer().ask(question, history=turns, filters=filters)
             return render(answer)
         except QAError as err:
