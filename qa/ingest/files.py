@@ -30,6 +30,7 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".jsonl"}
 #: Marks an upload that was stored but not yet indexed: `.NAME.pending` beside `NAME`. A file
 #: with one is the remains of an interrupted upload, never read.
 PENDING_SUFFIX = ".pending"
+_PENDING_UPLOAD = "an upload that was interrupted before it was indexed"
 #: A NUL byte this early in a file without a byte-order mark means it is not text.
 _BINARY_PROBE = 8192
 #: Byte-order marks, longest first (a UTF-32 LE mark starts like a UTF-16 LE one).
@@ -93,11 +94,13 @@ def _walk(folder: Path, root: Path, seen: set[Path], limits: ReadLimits
     except OSError as err:
         yield Skipped(printable_path(folder), f"cannot read the folder: {err.strerror or err}")
         return
+    names = {entry.name for entry in entries}
     for entry in entries:
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
-        problem = _unprintable(path) or _pending_upload(path)
+        pending = f".{entry.name}{PENDING_SUFFIX}" in names
+        problem = _unprintable(path) or (_PENDING_UPLOAD if pending else "")
         if problem:
             yield Skipped(printable_path(path), problem)
         elif entry.is_symlink():
@@ -158,12 +161,6 @@ def _unprintable(path: Path) -> str:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
         return "the file name is not valid UTF-8; rename the file"
-    return ""
-
-
-def _pending_upload(path: Path) -> str:
-    if (path.parent / f".{path.name}{PENDING_SUFFIX}").exists():
-        return "an upload that was interrupted before it was indexed"
     return ""
 
 

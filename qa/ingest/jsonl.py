@@ -49,17 +49,20 @@ def read_jsonl(path: Path, *, max_line_chars: int) -> Iterator[Document | Skippe
                 return
             number += 1
             where = f"{name}:{number}"
+            too_long = Skipped(where, f"a line longer than {max_line_chars} characters "
+                               "(QA_MAX_DOCUMENT_CHARS)")
             if len(raw) > limit and not raw.endswith(b"\n"):
                 _skip_rest_of_line(handle, limit)
-                yield Skipped(where, f"a line longer than {max_line_chars} characters "
-                              "(QA_MAX_DOCUMENT_CHARS)")
+                yield too_long
                 continue
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as err:
                 yield Skipped(where, f"not UTF-8 text (bad byte at offset {err.start})")
                 continue
-            if line.strip():
+            if len(line.rstrip("\r\n")) > max_line_chars:
+                yield too_long
+            elif line.strip():
                 yield _row(path, where, line)
 
 
