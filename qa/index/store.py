@@ -121,5 +121,5 @@ def _check_counts(index_dir: Path, manifest: Manifest, found: tuple[int, int],
             f"sqlite {found}, faiss {dense.count()}, bm25 {lexical.count()}); {REBUILD_HINT}")
     if dense.stored_dim() != manifest.dim and passages:
         raise IndexMismatchError(
-            f"vector dimension {dense.stored_dim()} differs from the manifest's "
-            f"{manifest.dim}; {REBUILD_HINT}")
+            f"vector dimension {dense.stored_dim()} at {index_dir}/ differs from the "
+            f"manifest's {manifest.dim}; {REBUILD_HINT}")
