@@ -11,6 +11,12 @@ from ..errors import EmptyQuestionError, HistoryTooLongError, InvalidTextError, 
 #: A lone UTF-16 surrogate: JSON and the file system can smuggle one into a `str`, but no
 #: tokenizer, database or encoder downstream can take it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: Characters that show nothing: spaces of every kind, control characters, the byte-order
+#: mark. A question made only of these is empty. Spelled out as a regex class that means the
+#: same in Python and in JSON Schema (the API's schema says a question needs one other).
+BLANK_CHARS = (r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+               r"\u205f\u3000\ufeff")
+_VISIBLE = re.compile(f"[^{BLANK_CHARS}]")
 #: A conversation turn as the answerer takes it.
 Turn = dict[str, str]
 
@@ -45,7 +51,7 @@ def require_question(question: str | None, *, max_chars: int | None = None) -> s
         'Where is it?'
     """
     text = (question or "").strip()
-    if not text:
+    if not _VISIBLE.search(text):
         raise EmptyQuestionError("the question is empty; type a question")
     if max_chars is not None and len(question or "") > max_chars:
         raise QuestionTooLongError(

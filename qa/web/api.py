@@ -16,13 +16,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ..answer.answerer import Answer
 from ..answer.holder import AnswererHolder
-from ..answer.question import require_history, require_question
+from ..answer.question import BLANK_CHARS, require_history, require_question
 from ..answer.retrieval import Filters
 from ..config import Settings
 from ..errors import QAError
@@ -50,7 +51,15 @@ def _iso_date(value: object) -> object:
     return date.fromisoformat(value)
 
 
-#: Types taken only as JSON gives them: `k: "3"` or `k: true` is refused, not converted.
+def _number(value: object) -> object:
+    """A JSON number only: `"3"` and `true` are refused, not converted (1.0 is a whole number,
+    as JSON Schema counts it)."""
+    if isinstance(value, bool | str):
+        raise ValueError("send a whole number, not text or true/false")
+    return value
+
+
+#: Types taken only as JSON gives them, never converted from another type.
 StrictText = Annotated[str, Strict()]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
@@ -70,9 +79,8 @@ class AskRequest(BaseModel):
     question: StrictText = Field(
         description="The question (at most QA_MAX_QUESTION_CHARS characters)",
         examples=["Where does the US want to put its missile defence system?"])
-    k: Annotated[int, Strict()] | None = Field(
-        default=None, ge=1, le=MAX_K,
-        description="Passages to retrieve (default: the server's top_k)")
+    k: Annotated[int, Ge(1), Le(MAX_K), BeforeValidator(_number)] | None = Field(
+        default=None, description="Passages to retrieve (default: the server's top_k)")
     filters: Filters | None = None
     history: list[Turn] = Field(
         default_factory=list,
@@ -125,6 +133,8 @@ def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
 
         api.include_router(index_router(settings, holder))
 
+    _document_limits(api, settings)
+
     @api.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
         base = request.scope.get("root_path", "")
@@ -134,8 +144,46 @@ def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
     return api
 
 
+def _document_limits(api: FastAPI, settings: Settings) -> None:
+    """Write this server's limits into its OpenAPI schema: a question has a non-space
+    character and at most `max_question_chars`, a history at most `max_history_turns` turns,
+    a filter date is a date. (The route and `Filters` enforce them, with the clearer errors
+    `empty_question`, `question_too_long`, `history_too_long` and `invalid_request`.)"""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            models = generate()["components"]["schemas"]
+            fields = models["AskRequest"]["properties"]
+            fields["question"].update(minLength=1, maxLength=settings.max_question_chars,
+                                      pattern=f"[^{BLANK_CHARS}]")
+            fields["history"]["maxItems"] = settings.max_history_turns
+            for name in ("date_from", "date_to"):
+                text = models["Filters"]["properties"][name]["anyOf"][0]
+                text.update(format="date", pattern=r"^\d{4}-\d{2}-\d{2}$")
+            _link_index_changes(api.openapi_schema or {})
+        return api.openapi_schema or {}
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+def _link_index_changes(schema: dict[str, Any]) -> None:
+    """With the index-changing routes: an upload takes exactly the field `file`, and OpenAPI
+    links say that the `doc_id` an upload or a document listing returns is what
+    `DELETE /documents/{doc_id}` takes (clients, and stateful tests, can follow them)."""
+    paths = schema["paths"]
+    if "post" not in paths.get("/documents", {}):
+        return
+    schema["components"]["schemas"]["Body_upload_documents_post"]["additionalProperties"] = False
+    delete = paths["/documents/{doc_id}"]["delete"]["operationId"]
+    for status, method, where in (("201", "post", "$response.body#/doc_id"),
+                                  ("200", "get", "$response.body#/documents/0/doc_id")):
+        paths["/documents"][method]["responses"][status]["links"] = {"DeleteDocument": {
+            "operationId": delete, "parameters": {"doc_id": where}}}
+
+
 def _add_ask(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
-    @api.post("/ask", response_model=Answer, responses=error_docs(413, 422, 503),
+    @api.post("/ask", response_model=Answer, responses=error_docs(400, 413, 422, 503),
               summary="Answer a question from the documents")
     def ask(body: AskRequest) -> Answer:
         question = require_question(body.question, max_chars=settings.max_question_chars)

@@ -35,6 +35,7 @@ _HOST = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_])?$|^\[[0-
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 #: Addresses that mean "every interface".
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Gradio's own routes that take files; the chat has no file input, so they are turned off.
 GRADIO_UPLOAD_PATHS = frozenset({"/gradio_api/upload", "/gradio_api/upload_progress"})
 _EMBED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -244,8 +245,9 @@ class SecurityHeaders:
 
 
 class ClosedPaths:
-    """Answers 404 (in the API's JSON shape) for these paths, before anything reads the
-    request body. Repeated and trailing slashes don't get around it."""
+    """Answers 404 (in the API's JSON shape) for these paths, and for any path holding a
+    control character (which no route has, and which Starlette's mounts can't match), before
+    anything reads the request body. Repeated and trailing slashes don't get around it."""
 
     def __init__(self, app: ASGIApp, *, paths: frozenset[str], message: str) -> None:
         self.app = app
@@ -257,9 +259,12 @@ class ClosedPaths:
 
         if scope["type"] in ("http", "websocket"):
             path = re.sub(r"/{2,}", "/", str(scope.get("path", ""))).rstrip("/")
-            if path in self.paths:
+            control = _CONTROL.search(path)
+            if path in self.paths or control:
+                message = "no such path (it holds a control character)" if control \
+                    else self.message
                 if scope["type"] == "http":
-                    await error_response(404, "not_found", self.message)(scope, receive, send)
+                    await error_response(404, "not_found", message)(scope, receive, send)
                 else:
                     await send({"type": "websocket.close", "code": 1008})
                 return

@@ -89,7 +89,7 @@ def index_router(settings: Settings, holder: AnswererHolder) -> APIRouter:
     changes = _Changes(settings, holder)
 
     @router.post("/documents", status_code=201, response_model=UploadOut,
-                 responses=error_docs(401, 409, 413, 415, 422, 429, 503),
+                 responses=error_docs(400, 401, 409, 413, 415, 422, 429, 503),
                  summary="Upload and index a document (one file per request)")
     async def upload(request: Request, file: UploadFile) -> UploadOut:
         form = await request.form()  # already read by FastAPI: this is its cached copy
