@@ -84,6 +84,15 @@ def test_http_reindex_and_delete_keep_files_with_a_hash_in_their_path(
     assert (response.json()["removed"], response.json()["documents"]) == (1, 3)
 
 
+def test_an_index_folder_with_a_hash_in_its_path(tmp_path: Path, fake: FakeEmbedder) -> None:
+    # The catalog opens its SQLite file by URI, where a bare "#" would start a fragment.
+    settings = Settings(index_dir=tmp_path / "C#" / "idx?x=1", model=fake.name,
+                        abstain_threshold=0.1)
+    build_index(tmp_path / "docs", settings, fake, {"zoo.txt": DOCS["zoo.txt"]})
+    holder, _ = fake_backend(settings, fake)
+    assert "Kenya" in holder.answerer().ask(ZEBRA).answer
+
+
 # Crashes: dates out of range, lone surrogates ------------------------------------------------
 
 
