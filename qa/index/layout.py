@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +93,19 @@ class Manifest:
         fsync(index_dir)
 
 
-#: The type each manifest field must have (beyond the dataclass's annotations, which JSON
-#: can't be trusted to follow).
-_FIELD_TYPES: dict[str, type] = {
-    "format_version": int, "generation": int, "model": str, "dim": int, "chunking": dict,
-    "bm25": dict, "counts": dict, "files": dict, "checksums": dict, "created": str,
-    "versions": dict, "analysis": dict,
-}
-_REQUIRED = ("format_version", "generation", "model", "dim", "chunking", "bm25", "counts",
-             "files", "checksums")
+_KINDS: dict[str, type] = {"int": int, "str": str, "dict": dict, "list": list, "float": float,
+                           "bool": bool, "None": type(None)}
+
+
+def _field_types() -> tuple[dict[str, tuple[type, ...]], list[str]]:
+    """The JSON types each `Manifest` field may have, read from its annotation (so a field
+    added to the dataclass is checked too: `int`, `str | None`, `dict[str, Any]`…), and the
+    fields without a default."""
+    types = {f.name: tuple(_KINDS[part.split("[")[0].strip()] for part in str(f.type).split("|"))
+             for f in fields(Manifest)}
+    required = [f.name for f in fields(Manifest)
+                if f.default is MISSING and f.default_factory is MISSING]
+    return types, required
 
 
 def manifest_problem(data: Any) -> str:
@@ -114,15 +118,17 @@ def manifest_problem(data: Any) -> str:
     """
     if not isinstance(data, dict):
         return f"holds {type(data).__name__}, not an object"
-    for name in _REQUIRED:
+    types, required = _field_types()
+    for name in required:
         if name not in data:
             return f"{name} is missing"
     for name, value in data.items():
-        kind = _FIELD_TYPES.get(name)
-        if kind is None:
+        kinds = types.get(name)
+        if kinds is None:
             return f"unknown field {name!r}"
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return f"{name} is {json.dumps(value)[:40]}, not {_KIND_NAMES[kind]}"
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            wanted = " or ".join(_KIND_NAMES[k] for k in kinds)
+            return f"{name} is {json.dumps(value)[:40]}, not {wanted}"
     if data["generation"] < 1 or data["dim"] < 0:
         return "generation and dim must not be negative (generation from 1)"
     for key in ("documents", "passages"):
@@ -155,7 +161,8 @@ def _plain_name(name: object) -> bool:
         and not name.startswith(".") and "\x00" not in name
 
 
-_KIND_NAMES = {int: "a whole number", str: "text", dict: "an object"}
+_KIND_NAMES = {int: "a whole number", str: "text", dict: "an object", list: "a list",
+               float: "a number", bool: "true or false", type(None): "null"}
 
 
 def generation_files(generation: int) -> dict[str, str]:
