@@ -85,11 +85,11 @@ def main() -> None:
             # Not counted: the first answers load the model's weights into the caches.
             _client(url, [f"Warm-up question {i}?" for i in range(3)], args.timeout,
                     time.monotonic() + args.timeout, Round("warm-up"))
-            half = len(questions) // 2
             print(f"{args.clients} clients x {args.per_client} unique questions, corpus "
                   f"{corpus.name}, server pid {server.pid}", flush=True)
-            for name, batch, swap in (("steady", questions[:half], False),
-                                      ("during index swaps", questions[half:], True)):
+            # Alternate questions between the rounds, so each gets the same mix.
+            for name, batch, swap in (("steady", questions[0::2], False),
+                                      ("during index swaps", questions[1::2], True)):
                 left = args.deadline - (time.monotonic() - began)
                 result = _round(name, url, batch, args, token if swap else None, corpus, left)
                 print(result.report(), flush=True)
