@@ -1,15 +1,15 @@
 """Load on a real server: 50 concurrent clients asking unique questions, then the same while the
 index is swapped under them. Prints p50/p95/max latency and errors; asserts nothing.
 
-    .venv/bin/python benchmarks/bench_load.py [--clients 50] [--per-client 4] [--docs 200]
+    .venv/bin/python benchmarks/bench_load.py [--clients 50] [--per-client 3] [--docs 200]
 
 `qa serve` runs in its own process on 127.0.0.1 (the real bundled model, a throw-away index of
 the first N scifact abstracts from ../shared/datasets when present, else the seeds). Each
 client is a thread with its own keep-alive connection asking its own questions (scifact
-claims, or made-up ones). In the second round a thread appends a document to the corpus and
-calls `POST /api/v1/reindex` (admin token) every `--swap-every` seconds, so generations are
-written and swapped in while the questions run. Everything is bounded: a fixed number of
-requests, each with a timeout, and the whole run with `--deadline`.
+claims, or made-up ones). Three rounds: cold caches, steady, and steady while a thread appends
+a document to the corpus and calls `POST /api/v1/reindex` (admin token) every `--swap-every`
+seconds, so generations are written and swapped in while the questions run. Everything is
+bounded: a fixed number of requests, each with a timeout, and the whole run with `--deadline`.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Round:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--per-client", type=int, default=4)
+    parser.add_argument("--per-client", type=int, default=3)
     parser.add_argument("--docs", type=int, default=200)
     parser.add_argument("--swap-every", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
@@ -70,7 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        corpus, questions = _corpus(Path(tmp), args.docs, args.clients * args.per_client * 2)
+        corpus, questions = _corpus(Path(tmp), args.docs, args.clients * args.per_client * 3)
         token = secrets.token_urlsafe(24)
         env = dict(os.environ, QA_INDEX_DIR=str(Path(tmp) / "index"), QA_ADMIN_TOKEN=token,
                    QA_UPLOADS_DIR=str(Path(tmp) / "uploads"))
@@ -87,9 +87,12 @@ def main() -> None:
                     time.monotonic() + args.timeout, Round("warm-up"))
             print(f"{args.clients} clients x {args.per_client} unique questions, corpus "
                   f"{corpus.name}, server pid {server.pid}", flush=True)
-            # Alternate questions between the rounds, so each gets the same mix.
-            for name, batch, swap in (("steady", questions[0::2], False),
-                                      ("during index swaps", questions[1::2], True)):
+            # Questions alternate between the rounds, so each gets the same mix. The first
+            # round fills the server's caches (sentence vectors of popular passages), so the
+            # second is the steady state the third is compared with.
+            for name, batch, swap in (("cold caches", questions[0::3], False),
+                                      ("steady", questions[1::3], False),
+                                      ("during index swaps", questions[2::3], True)):
                 left = args.deadline - (time.monotonic() - began)
                 result = _round(name, url, batch, args, token if swap else None, corpus, left)
                 print(result.report(), flush=True)

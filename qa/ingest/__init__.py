@@ -13,7 +13,6 @@ from .document import (
     source_file,
 )
 from .files import (
-    PENDING_SUFFIX,
     SUPPORTED_SUFFIXES,
     ReadLimits,
     iter_files,
@@ -21,6 +20,7 @@ from .files import (
     read_all,
     read_file,
 )
+from .walk import PENDING_SUFFIX
 
 __all__ = [
     "PENDING_SUFFIX", "SUPPORTED_SUFFIXES", "Document", "ReadLimits", "Skipped", "clean_text",
