@@ -24,10 +24,13 @@ EPILOG = """examples:
   qa eval ../shared/datasets/scifact
 
 environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRESHOLD,
-  QA_CORS_ORIGINS, QA_FRAME_ANCESTORS, QA_MAX_QUESTION_CHARS, QA_MAX_REQUEST_BYTES,
-  QA_ADMIN_TOKEN (upload/delete/reindex over HTTP; on 127.0.0.1 `qa serve` makes one per run),
-  QA_UPLOADS_DIR, QA_EMBEDDING_CACHE, QA_RELOAD_CHECK_SECONDS, QA_SHOW_PATHS (relative|none),
-  QA_SOURCE_ROOT, QA_LOG_QUESTIONS
+  QA_CORS_ORIGINS, QA_FRAME_ANCESTORS, QA_ALLOWED_HOSTS, QA_MAX_QUESTION_CHARS,
+  QA_MAX_REQUEST_BYTES, QA_MAX_HISTORY_TURNS, QA_MAX_HISTORY_CHARS, QA_MAX_FILE_BYTES,
+  QA_MAX_DOCUMENT_CHARS, QA_FOLLOW_SYMLINKS,
+  QA_ADMIN_TOKEN (upload/delete/reindex over HTTP, 16+ characters; on 127.0.0.1 `qa serve`
+  makes one per run), QA_UPLOADS_DIR, QA_MAX_UPLOAD_BYTES, QA_AUTH_FAILURES_PER_MINUTE,
+  QA_EMBEDDING_CACHE, QA_RELOAD_CHECK_SECONDS, QA_SHOW_PATHS (relative|none), QA_SOURCE_ROOT,
+  QA_LOG_QUESTIONS
 """
 
 
@@ -161,7 +164,7 @@ def _ask(args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextI
     from .answer.answerer import load_answerer
     from .answer.retrieval import Filters
 
-    history = _read_history(args.history) if args.history else []
+    history = _read_history(args.history, settings) if args.history else []
     questions = [q for q in stdin.read().splitlines() if q.strip()] if args.question == "-" \
         else [args.question]
     if not questions:
@@ -178,7 +181,9 @@ def _ask(args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextI
     return 0
 
 
-def _read_history(path: Path) -> list[dict[str, str]]:
+def _read_history(path: Path, settings: Settings) -> list[dict[str, str]]:
+    from .answer.question import require_history
+
     try:
         turns = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -190,7 +195,9 @@ def _read_history(path: Path) -> list[dict[str, str]]:
     if not ok:
         raise QAError(f'{path}: history must be a JSON list of {{"role": "user"|"assistant", '
                       '"content": "..."}} objects')
-    return turns
+    return require_history(turns, max_turns=settings.max_history_turns,
+                           max_chars=settings.max_history_chars,
+                           max_question_chars=settings.max_question_chars)
 
 
 def _format_answer(answer: Any) -> str:

@@ -40,11 +40,19 @@ ENV_VARS = {
     "QA_SHOW_PATHS": "show_paths",
     "QA_SOURCE_ROOT": "source_root",
     "QA_LOG_QUESTIONS": "log_questions",
+    "QA_MAX_FILE_BYTES": "max_file_bytes",
+    "QA_MAX_DOCUMENT_CHARS": "max_document_chars",
+    "QA_FOLLOW_SYMLINKS": "follow_symlinks_outside",
+    "QA_MAX_HISTORY_TURNS": "max_history_turns",
+    "QA_MAX_HISTORY_CHARS": "max_history_chars",
+    "QA_ALLOWED_HOSTS": "allowed_hosts",
+    "QA_AUTH_FAILURES_PER_MINUTE": "auth_failures_per_minute",
 }
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 #: How `show_paths` may be set: a path relative to the indexed folder, or no path at all.
 SHOW_PATHS = ("relative", "none")
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,20 @@ class Settings:
     # default fills the window (on scifact, 256 beat 200 and 128 for BM25 and dense alike).
     chunk_tokens: int = 256
     chunk_overlap_sentences: int = 1
+    # A passage never holds more characters than this, whatever the token count says: the
+    # tokenizer counts any word over 100 characters as one unknown piece, so a 2 MB "word"
+    # would otherwise become one 2 MB passage quoted whole in every citation. Spans longer
+    # than this are cut (at a space when there is one). 256 word pieces of prose are about
+    # 1,100-1,500 characters, so real passages never reach it.
+    max_passage_chars: int = 3000
+    # Reading files. A file larger than `max_file_bytes`, or whose extracted text is longer
+    # than `max_document_chars` (also the limit on one line of a BEIR .jsonl corpus), is
+    # skipped with a line saying so: 5 million characters are about 4,000 passages, minutes of
+    # embedding. Symbolic links are followed only when they point inside the folder being
+    # indexed, unless `follow_symlinks_outside` is set.
+    max_file_bytes: int = 50_000_000
+    max_document_chars: int = 5_000_000
+    follow_symlinks_outside: bool = False
     embed_batch_size: int = 32
     # Where embeddings are cached; empty means `embeddings.sqlite` inside the index folder.
     embedding_cache: str = ""
@@ -116,7 +138,8 @@ class Settings:
     # Lists are comma-separated. `cors_origins`: the origins (https://host[:port]) whose pages
     # may call the API from a browser, none by default; `frame_ancestors`: the CSP sources
     # that may show the chat in a frame. Questions and request bodies are capped. Changing the
-    # index over HTTP (upload, delete, reindex) exists only while `admin_token` is set;
+    # index over HTTP (upload, delete, reindex) needs `admin_token` (see qa/web/access.py:
+    # unset, `qa serve` on 127.0.0.1 makes one for the run, elsewhere changes are off);
     # uploads are stored in `uploads_dir` under generated names.
     cors_origins: str = ""
     frame_ancestors: str = "'self'"
@@ -140,6 +163,21 @@ class Settings:
     # scores about 0.5-0.8, an unrelated one below 0.2.
     similarity_high: float = 0.55
     similarity_medium: float = 0.35
+    # Earlier turns sent with a question: at most `max_history_turns` turns, together at most
+    # `max_history_chars` characters, and no user turn longer than `max_question_chars` (it
+    # was a question once). The API refuses more; the chat keeps the most recent that fit.
+    max_history_turns: int = 20
+    max_history_chars: int = 20_000
+    # Host headers the server answers (comma-separated; DNS-rebinding protection). The bind
+    # address and its loopback names are always allowed; add the names clients use when
+    # serving on another address (`*.example.org` matches subdomains).
+    allowed_hosts: str = ""
+    # The admin token must be at least this long; after this many failed attempts in a minute
+    # a client is refused (429) until the minute has passed.
+    min_admin_token_chars: int = 16
+    auth_failures_per_minute: int = 10
+    # Gradio's temporary files older than this are deleted, checked as often.
+    gradio_cache_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -166,18 +204,25 @@ class Settings:
             if name not in types:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(types))}")
             kind = types[name]
-            if kind is bool and isinstance(value, str):
-                if value.strip().lower() not in _TRUE + _FALSE:
-                    raise ConfigError(f"setting {name} must be true or false, got {value!r}")
-                changes[name] = value.strip().lower() in _TRUE
-                continue
             if name == "show_paths" and value not in SHOW_PATHS:
                 raise ConfigError(f"setting show_paths must be one of {', '.join(SHOW_PATHS)}, "
                                   f"got {value!r}")
             try:
+                if kind is bool:
+                    changes[name] = _boolean(value)
+                    continue
                 changes[name] = Path(value) if issubclass(kind, Path) else kind(value)
             except (TypeError, ValueError):
-                raise ConfigError(
-                    f"setting {name} must be {kind.__name__}, got {value!r}"
-                ) from None
+                wanted = "true or false" if kind is bool else kind.__name__
+                raise ConfigError(f"setting {name} must be {wanted}, got {value!r}") from None
         return replace(self, **changes)
+
+
+def _boolean(value: Any) -> bool:
+    """A yes/no setting from a bool or a string such as "1", "true", "no"."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError(value)

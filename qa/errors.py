@@ -40,6 +40,16 @@ class QuestionTooLongError(QAError):
     """The question is longer than the configured limit."""
 
 
+class InvalidTextError(QAError, ValueError):
+    """A question or an earlier turn holds something that is not text (a lone UTF-16
+    surrogate, which no encoding can store). A ValueError too, so request validation reports
+    it as a bad field."""
+
+
+class HistoryTooLongError(QAError):
+    """The earlier turns sent with a question are more, or longer, than the limits."""
+
+
 class ConfigError(QAError):
     """A setting has a value that cannot work (bad model, bad number)."""
 

@@ -40,6 +40,7 @@ from qa.web.sources import names_for
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_JS = ROOT / "qa" / "web" / "static" / "widget.js"
 ALLOWED = "http://allowed.example:8080"
+TOKEN = "s3cret-token-0123456789"
 EVIL = "https://evil.example"
 #: (question, title of the document that answers it)
 QUESTIONS = [
@@ -125,7 +126,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("api")
     fake = FakeEmbedder()
     settings = Settings(index_dir=tmp / "index", model=fake.name, abstain_threshold=0.1,
-                        cors_origins=ALLOWED, max_question_chars=300, max_request_bytes=20_000)
+                        cors_origins=ALLOWED, max_question_chars=300, max_request_bytes=20_000,
+                        allowed_hosts="qa.example.org")
     build_index(tmp / "docs", settings, fake)
     backend, loads = fake_backend(settings, fake)
     with serve_app(create_app(settings, backend), free_port()) as url:
@@ -468,12 +470,12 @@ def test_index_changes_are_off_without_a_token_and_say_how_to_turn_them_on(
 @pytest.fixture
 def admin(tmp_path: Path, fake: FakeEmbedder) -> Iterator[tuple[TestClient, Settings]]:
     settings = Settings(index_dir=tmp_path / "index", model=fake.name, abstain_threshold=0.1,
-                        admin_token="s3cret-token", uploads_dir=tmp_path / "uploads",
+                        admin_token=TOKEN, uploads_dir=tmp_path / "uploads",
                         max_upload_bytes=2_000)
     build_index(tmp_path / "docs", settings, fake, {"zoo.txt": DOCS["zoo.txt"]})
     backend, _ = fake_backend(settings, fake)
     client = api_client(settings, backend)
-    client.headers["Authorization"] = "Bearer s3cret-token"
+    client.headers["Authorization"] = f"Bearer {TOKEN}"
     yield client, settings
     backend.answerer().retriever.store.close()
 
@@ -488,7 +490,7 @@ def test_index_changes_need_the_token(admin: tuple[TestClient, Settings]) -> Non
     client, settings = admin
     files = {"file": ("notes.txt", b"Zebra facts.")}
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"},
-                    {"Authorization": "Basic s3cret-token"}):
+                    {"Authorization": f"Basic {TOKEN}"}):
         for response in (client.post("/api/v1/documents", files=files, headers=headers),
                          client.post("/api/v1/reindex", headers=headers),
                          client.delete("/api/v1/documents/x", headers=headers)):
@@ -565,11 +567,11 @@ def test_reindex_picks_up_changed_files(admin: tuple[TestClient, Settings],
 def test_the_first_upload_creates_the_index(tmp_path: Path, registered_fake: FakeEmbedder) -> None:
     fake = registered_fake
     settings = Settings(index_dir=tmp_path / "index", model=fake.name, abstain_threshold=0.1,
-                        admin_token="t", uploads_dir=tmp_path / "uploads")
+                        admin_token=TOKEN, uploads_dir=tmp_path / "uploads")
     backend, _ = fake_backend(settings, fake)
     # With no index yet there is no loaded model to share, so the indexer loads the
     # configured one: the fake, registered under its name.
-    client = api_client(settings, backend, headers={"Authorization": "Bearer t"})
+    client = api_client(settings, backend, headers={"Authorization": f"Bearer {TOKEN}"})
     assert client.post("/api/v1/ask", json={"question": "Ferry?"}).status_code == 503
     response = client.post("/api/v1/documents",
                            files={"file": ("ferry.txt", DOCS["ferry.txt"].encode())})

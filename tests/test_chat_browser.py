@@ -202,6 +202,33 @@ def test_1_documents_view_lists_searches_uploads_and_deletes(app: dict[str, Any]
         p.context.close()
 
 
+def test_1_a_stale_token_is_forgotten_not_sent_with_every_search(app: dict[str, Any],
+                                                                 browser: Any) -> None:
+    # A token from an earlier run (each `qa serve` makes a new one) is refused; each refusal
+    # counts as a failed attempt and the server locks an address out after
+    # `auth_failures_per_minute`, so the page must not send it again with every search.
+    from playwright.sync_api import expect
+
+    page = open_page(browser)
+    page.goto(app["url"] + "/documents#token=a-token-from-an-earlier-run")
+    rows = page.locator("#list tbody tr")
+    expect(rows).to_have_count(5)
+    expect(page.locator("#locked")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('qa-admin-token')") is None
+    for _ in range(app["settings"].auth_failures_per_minute + 2):
+        page.get_by_label("Search by title").fill("light")
+        expect(rows).to_have_count(1)
+        page.get_by_label("Search by title").fill("")
+        expect(rows).to_have_count(5)
+    expect(page.locator("#problem")).to_have_text("")
+    # The right token still works afterwards: the address was never locked out.
+    page.get_by_label("Admin token").fill(TOKEN)
+    page.get_by_role("button", name="Use token").click()
+    expect(page.locator("#add")).to_be_visible()
+    expect(page.locator("#token-problem")).to_have_text("")
+    page.context.close()
+
+
 # 2. Citations you can follow -----------------------------------------------------------------
 
 

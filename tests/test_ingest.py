@@ -96,22 +96,27 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
     write(tmp_path / "good.txt", "Good\n\nA good document.")
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "latin1.txt").write_bytes(LATIN1_TEXT.encode("latin-1"))
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (tmp_path / ".hidden.txt").write_text("hidden files are ignored")
     docs, skipped = _load(tmp_path)
-    assert [d.title for d in docs] == ["Good"]
+    # A Latin-1 file is read in its encoding (charset-normalizer finds it).
+    assert [d.title for d in docs] == ["Good", "Le café de la gare"]
+    assert docs[1].text == LATIN1_TEXT.split("\n\n", 1)[1]
     reasons = {Path(s.source).name: s.reason for s in skipped}
     assert reasons == {
         "binary.txt": "binary content in a text file",
         "broken.pdf": reasons["broken.pdf"],
         "empty.txt": "empty file",
         "image.png": reasons["image.png"],
-        "latin1.txt": "not UTF-8 text (bad byte at offset 3)",
     }
     assert reasons["broken.pdf"].startswith("unreadable PDF")
     assert reasons["image.png"].startswith("unsupported file type .png")
+
+
+LATIN1_TEXT = ("Le café de la gare\n\nLe café est très agréable à Paris, où l'été dure "
+               "longtemps. Les élèves y préparent leurs exposés.")
 
 
 def _two_page_pdf(pages: list[str]) -> bytes:

@@ -1,7 +1,9 @@
 """Reading the time a question asks about: "in March 2008", "last week", "this year", "2022".
 
 Ranges are relative to an explicit `now` (today by default; in `qa eval`, when the question was
-asked), inclusive, as ISO dates. No date in the question gives None.
+asked), inclusive, as ISO dates. No date in the question gives None. A range reaching past the
+calendar ("3000 years ago", "the last 99999999999 days", "yesterday" on 0001-01-01) is clipped
+to the dates there are: 0001-01-01 to 9999-12-31.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -18,6 +20,8 @@ _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_LAST_DAY = date.max.toordinal()
+_MAX_COUNT_DIGITS = 9
 _WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -82,25 +86,34 @@ def _range(kind: str, m: re.Match[str], today: date) -> tuple[date, date] | None
     if kind == "year":
         year = int(groups["year"])
         return date(year, 1, 1), date(year, 12, 31)
+    now = today.toordinal()
     if kind == "today":
         word = groups["word"].lower()
         back = {"today": 0, "tonight": 0, "yesterday": 1}.get(word, 30)
-        return today - timedelta(days=back), today
+        return _days(now - back), today
     count_text = (groups.get("count") or "1").lower()
-    count = int(count_text) if count_text.isdigit() else _WORDS.get(count_text, 1)
-    span = timedelta(days=_UNITS[groups["unit"].lower()] * count)
+    # More digits than any span of the calendar needs are read as "very many" (and int()
+    # refuses strings of thousands of digits).
+    count = (min(int(count_text[:_MAX_COUNT_DIGITS + 1]), 10**_MAX_COUNT_DIGITS)
+             if count_text.isdigit() else _WORDS.get(count_text, 1))
+    unit = _UNITS[groups["unit"].lower()]
+    span = unit * count
     if kind == "ago":
         # "two weeks ago": around that point, give or take half a unit either way.
-        centre = today - span
-        slack = timedelta(days=max(1, _UNITS[groups["unit"].lower()] // 2))
-        return centre - slack, min(today, centre + slack)
+        centre, slack = now - span, max(1, unit // 2)
+        return _days(centre - slack), _days(min(now, centre + slack))
     which = groups["which"].lower()
     if which == "this":
         return _this(groups["unit"].lower(), today), today
     if which in ("last", "previous") and count == 1 and not groups.get("count"):
         # "last week": the one before this one, and this one too — people use it loosely.
-        return today - 2 * span, today
-    return today - span, today
+        return _days(now - 2 * span), today
+    return _days(now - span), today
+
+
+def _days(ordinal: int) -> date:
+    """The date with this day number, clipped to the calendar (year 1 to 9999)."""
+    return date.fromordinal(min(max(ordinal, 1), _LAST_DAY))
 
 
 def _this(unit: str, today: date) -> date:
@@ -109,5 +122,5 @@ def _this(unit: str, today: date) -> date:
     if unit == "month":
         return date(today.year, today.month, 1)
     if unit == "week":
-        return today - timedelta(days=7)
+        return _days(today.toordinal() - 7)
     return today

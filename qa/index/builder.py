@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import Settings
 from ..errors import IndexMismatchError, IndexMissingError
-from ..ingest import Document, Skipped, iter_files, load, source_file
+from ..ingest import Document, ReadLimits, Skipped, iter_files, read_all, source_file
 from .analysis import TextAnalyzer
 from .cache import EmbeddingCache, embed_cached
 from .chunking import Passage, embed_text, fit_title, split_document
@@ -59,6 +59,7 @@ def chunking_settings(settings: Settings, embedder_max_tokens: int | None) -> di
         "splitter": "sentencex",
         "chunk_tokens": settings.chunk_tokens,
         "overlap_sentences": settings.chunk_overlap_sentences,
+        "max_passage_chars": settings.max_passage_chars,
         "model_max_tokens": embedder_max_tokens,
     }
 
@@ -90,26 +91,31 @@ def index_paths(
     """
     began = time.perf_counter()
     index_dir = settings.index_dir
-    files = list(iter_files(paths))
+    limits = ReadLimits.from_settings(settings)
+    entries = list(iter_files(paths, limits))
     model_name = embedder.name if embedder is not None else settings.model
-    with write_lock(index_dir):
+    with write_lock(index_dir, repair=rebuild):
         remove_leftovers(index_dir)
         old = None if rebuild else _open_existing(index_dir, model_name)
-        plan = _Plan(old, settings)
-        tick = progress("reading", len(files))
-        for item in load(files):
-            plan.take(item)
-            if isinstance(item, Document) or "#" not in item.source:
+        try:
+            plan = _Plan(old, settings, rebuild=rebuild)
+            tick = progress("reading", len(entries))
+            for entry in entries:
+                for item in read_all([entry], limits):
+                    plan.take(item)
                 tick(1)
-        if prune:
-            plan.prune()
-        if not plan.needs_write():
-            return plan.report(began, written=False)
-        model = None
-        if plan.needs_model():
-            model = embedder or load_embedder(settings.model,
-                                              batch_size=settings.embed_batch_size)
-        return plan.write(model, progress, began)
+            if prune:
+                plan.prune()
+            if not plan.needs_write():
+                return plan.report(began, written=False)
+            model = None
+            if plan.needs_model():
+                model = embedder or load_embedder(settings.model,
+                                                  batch_size=settings.embed_batch_size)
+            return plan.write(model, progress, began)
+        finally:
+            if old is not None:
+                old.close()
 
 
 def _open_existing(index_dir: Path, model: str) -> IndexStore | None:
@@ -141,9 +147,10 @@ class _Rows:
 class _Plan:
     """The documents of the next generation, and which of them need chunking and embedding."""
 
-    def __init__(self, old: IndexStore | None, settings: Settings) -> None:
+    def __init__(self, old: IndexStore | None, settings: Settings, *, rebuild: bool) -> None:
         self.old = old
         self.settings = settings
+        self.rebuild = rebuild
         self.analyzer = TextAnalyzer()
         self.docs: dict[str, Document | None] = {}  # None: unchanged, reuse the old version
         self.seen: set[str] = set()
@@ -202,8 +209,6 @@ class _Plan:
         vectors, embedded = self._vectors(rows, model, progress)
         titles = {d.doc_id: d.title for d in rows.documents}
         how = self._index_settings(model)
-        if self.old is not None:
-            self.old.close()
         write_index(self.settings.index_dir, Generation(
             documents=rows.documents, passages=rows.passages, vectors=vectors,
             lexical_texts=[f"{titles[p.doc_id]}\n{p.text}" for p in rows.passages],
@@ -236,6 +241,7 @@ class _Plan:
             doc, model.count_tokens, max_tokens=self.settings.chunk_tokens,
             model_max_tokens=model.max_tokens,
             overlap_sentences=self.settings.chunk_overlap_sentences,
+            max_chars=self.settings.max_passage_chars,
         ):
             rows.fresh.append((len(rows.passages), embed_text(title, passage.text)))
             rows.passages.append(passage)
@@ -251,7 +257,7 @@ class _Plan:
         if not rows.fresh:
             return vectors, 0
         assert model is not None
-        cache = EmbeddingCache(self.settings.cache_path)
+        cache = EmbeddingCache(self.settings.cache_path, repair=self.rebuild)
         try:
             fresh, embedded = embed_cached(
                 model, [text for _, text in rows.fresh], cache,

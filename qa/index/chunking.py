@@ -4,7 +4,9 @@ A passage is a span `[start, end)` of the document text made of consecutive sent
 small sentence overlap between neighbours. Its size is measured in the model's own word pieces,
 and the title goes with it to the embedder, so the budget for the passage is what the model
 window leaves after the title: nothing is cut off silently. A sentence longer than the budget
-is split at word boundaries.
+is split at word boundaries. A passage also has at most `max_chars` characters: the tokenizer
+counts any very long word as one unknown piece, so a 2 MB "word" would otherwise be one
+passage; a longer span is cut, at a space where there is one.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def split_document(
     max_tokens: int,
     model_max_tokens: int,
     overlap_sentences: int = 1,
+    max_chars: int = 3000,
 ) -> list[Passage]:
     """Cut `doc` into passages of whole sentences that fit the model with the title.
 
@@ -97,16 +100,21 @@ def split_document(
         max_tokens: the preferred passage size in word pieces.
         model_max_tokens: the model's window; title + passage + special tokens stay within it.
         overlap_sentences: sentences repeated at the start of the next passage.
+        max_chars: the most characters a passage may span (`Settings.max_passage_chars`).
 
     Returns:
-        Passages in document order; their spans cover every sentence of the document.
+        Passages in document order; their spans cover every sentence of the document, each
+        within both budgets.
     """
     title = fit_title(doc.title, count_tokens)
     title_tokens = count_tokens([title])[0] if title else 0
     budget = min(max_tokens, model_max_tokens - SPECIAL_TOKENS - title_tokens)
     if budget < 8:
         raise ValueError(f"model window {model_max_tokens} leaves no room for passages")
-    spans = sentence_spans(doc.text)
+    if max_chars < 1:
+        raise ValueError("max_chars must be positive")
+    spans = [piece for span in sentence_spans(doc.text)
+             for piece in _cut_to_chars(doc.text, span, max_chars)]
     counts = count_tokens([doc.text[s.start : s.end] for s in spans]) if spans else []
     pieces: list[tuple[Span, int]] = []
     for span, count in zip(spans, counts, strict=True):
@@ -114,7 +122,8 @@ def split_document(
             pieces.append((span, count))
         else:
             pieces.extend(_split_long(doc.text, span, budget, count_tokens))
-    windows = _windows([count for _, count in pieces], budget, overlap_sentences)
+    windows = _windows([count for _, count in pieces], budget, overlap_sentences,
+                       [span for span, _ in pieces], max_chars)
     passages = []
     for ordinal, (first, last) in enumerate(windows):
         start, end = pieces[first][0].start, pieces[last][0].end
@@ -122,6 +131,29 @@ def split_document(
             Passage(doc.doc_id, ordinal, start, end, doc.text[start:end], doc.page_at(start))
         )
     return passages
+
+
+def _cut_to_chars(text: str, span: Span, max_chars: int) -> list[Span]:
+    """`span` in pieces of at most `max_chars` characters, each ending at the last space
+    before the limit when there is one (leading and trailing space trimmed)."""
+    pieces: list[Span] = []
+    start = span.start
+    while start < span.end:
+        while start < span.end and text[start].isspace():
+            start += 1
+        if start >= span.end:
+            break
+        end = min(span.end, start + max_chars)
+        if end < span.end:
+            space = max(text.rfind(" ", start + 1, end + 1), text.rfind("\n", start + 1, end + 1))
+            if space > start:
+                end = space
+        stop = end
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        pieces.append(Span(start, stop))
+        start = end
+    return pieces
 
 
 def _split_long(
@@ -161,17 +193,23 @@ def _cut_chars(
     ]
 
 
-def _windows(counts: list[int], budget: int, overlap: int) -> list[tuple[int, int]]:
-    """Greedy windows `(first, last)` over sentence token counts, each within `budget`.
+def _windows(counts: list[int], budget: int, overlap: int, spans: Sequence[Span] = (),
+             max_chars: int | None = None) -> list[tuple[int, int]]:
+    """Greedy windows `(first, last)` over sentence token counts, each within `budget` (and,
+    given the sentences' spans, at most `max_chars` characters from first to last).
 
     The next window starts `overlap` sentences before the previous one ended, as long as that
     still moves forward and leaves room for new text.
     """
+    def fits(first: int, last: int) -> bool:
+        return max_chars is None or not spans or spans[last].end - spans[first].start <= max_chars
+
     windows: list[tuple[int, int]] = []
     first = 0
     while first < len(counts):
         last, total = first, counts[first]
-        while last + 1 < len(counts) and total + counts[last + 1] <= budget:
+        while last + 1 < len(counts) and total + counts[last + 1] <= budget \
+                and fits(first, last + 1):
             last += 1
             total += counts[last]
         windows.append((first, last))

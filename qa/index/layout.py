@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -61,26 +61,108 @@ class Manifest:
 
         Raises:
             IndexMissingError: there is no index yet.
-            IndexCorruptError: the manifest can't be read.
+            IndexCorruptError: the manifest can't be read, or a field has an impossible
+                value (each named, with the command that rebuilds the index).
         """
         path = index_dir / MANIFEST
-        if not path.exists():
+        if not os.path.lexists(path):
             raise IndexMissingError(
                 f"no index at {index_dir}/ yet; run `qa index` (or `make run`) to build it"
             )
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is not a file; {REBUILD_HINT}")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as err:
+        except (OSError, ValueError) as err:
             raise IndexCorruptError(f"{path} is unreadable ({err}); {REBUILD_HINT}") from None
+        problem = manifest_problem(data)
+        if problem:
+            raise IndexCorruptError(f"{path}: {problem}; {REBUILD_HINT}")
+        return cls(**data)
 
     def write(self, index_dir: Path) -> None:
-        """Commit this manifest: written beside, fsynced, then renamed over the old one."""
+        """Commit this manifest: written beside, fsynced, then renamed over the old one (a
+        folder in its place, which no reader could use, is removed first)."""
         tmp = index_dir / f"{MANIFEST}.tmp"
+        remove(tmp)
+        if (index_dir / MANIFEST).is_dir():
+            remove(index_dir / MANIFEST)
         tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
         fsync(tmp)
         os.replace(tmp, index_dir / MANIFEST)  # the commit point
         fsync(index_dir)
+
+
+_KINDS: dict[str, type] = {"int": int, "str": str, "dict": dict, "list": list, "float": float,
+                           "bool": bool, "None": type(None)}
+
+
+def _field_types() -> tuple[dict[str, tuple[type, ...]], list[str]]:
+    """The JSON types each `Manifest` field may have, read from its annotation (so a field
+    added to the dataclass is checked too: `int`, `str | None`, `dict[str, Any]`…), and the
+    fields without a default."""
+    types = {f.name: tuple(_KINDS[part.split("[")[0].strip()] for part in str(f.type).split("|"))
+             for f in fields(Manifest)}
+    required = [f.name for f in fields(Manifest)
+                if f.default is MISSING and f.default_factory is MISSING]
+    return types, required
+
+
+def manifest_problem(data: Any) -> str:
+    """What is wrong with a parsed manifest, or "" when nothing is: every field present with
+    its type, counts and generation not negative, and file names that stay in the folder.
+
+    Example:
+        >>> manifest_problem({"generation": "seven"})
+        'format_version is missing'
+    """
+    if not isinstance(data, dict):
+        return f"holds {type(data).__name__}, not an object"
+    types, required = _field_types()
+    for name in required:
+        if name not in data:
+            return f"{name} is missing"
+    for name, value in data.items():
+        kinds = types.get(name)
+        if kinds is None:
+            return f"unknown field {name!r}"
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            wanted = " or ".join(_KIND_NAMES[k] for k in kinds)
+            return f"{name} is {json.dumps(value)[:40]}, not {wanted}"
+    if data["generation"] < 1 or data["dim"] < 0:
+        return "generation and dim must not be negative (generation from 1)"
+    for key in ("documents", "passages"):
+        count = data["counts"].get(key)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            return f"counts.{key} is {json.dumps(count)}, not a count"
+    return _files_problem(data)
+
+
+def _files_problem(data: dict[str, Any]) -> str:
+    files, sums = data["files"], data["checksums"]
+    if set(files) != set(PARTS):
+        return f"files names {sorted(files)}, not the parts {sorted(PARTS)}"
+    expected = generation_files(data["generation"])
+    for part, name in files.items():
+        if data["format_version"] == FORMAT_VERSION and name != expected[part]:
+            return f"files.{part} is {json.dumps(name)[:60]}, not {expected[part]!r}"
+        if not _plain_name(name):
+            return f"files.{part} is {json.dumps(name)[:60]}, not a file name in the folder"
+    for rel, digest in sums.items():
+        parts = Path(rel).parts if isinstance(rel, str) else ()
+        if not parts or parts[0] not in files.values() or not all(map(_plain_name, parts)) \
+                or not isinstance(digest, str):
+            return f"checksums names {json.dumps(rel)[:60]}, not a file of the generation"
+    return ""
+
+
+def _plain_name(name: object) -> bool:
+    return isinstance(name, str) and bool(name) and "/" not in name and "\\" not in name \
+        and not name.startswith(".") and "\x00" not in name
+
+
+_KIND_NAMES = {int: "a whole number", str: "text", dict: "an object", list: "a list",
+               float: "a number", bool: "true or false", type(None): "null"}
 
 
 def generation_files(generation: int) -> dict[str, str]:
@@ -94,7 +176,8 @@ def generation_files(generation: int) -> dict[str, str]:
 
 
 def current_generation(index_dir: Path) -> int:
-    """The committed generation, or 0 when there is none (or the manifest is unreadable)."""
+    """The committed generation, or 0 when there is none (or the manifest is unreadable, so
+    that a rebuild starts the numbering over)."""
     try:
         return Manifest.read(index_dir).generation
     except (IndexMissingError, IndexCorruptError):
@@ -122,21 +205,32 @@ def checksums(index_dir: Path, files: dict[str, str]) -> dict[str, str]:
 
 
 def check_files(index_dir: Path, manifest: Manifest, *, verify: bool) -> None:
-    """Every file the manifest names exists and, with `verify`, matches its checksum.
+    """Every file the manifest names exists as what it should be (a file, or a folder for a
+    folder part) and, with `verify`, matches its checksum.
 
     Raises:
-        IndexCorruptError: naming the first file that is missing or altered.
+        IndexCorruptError: naming the first file that is missing, misplaced or altered.
     """
-    for name in manifest.files.values():
-        if not (index_dir / name).exists():
-            raise IndexCorruptError(f"{index_dir / name} is missing; {REBUILD_HINT}")
+    for part, name in manifest.files.items():
+        path = index_dir / name
+        if not path.exists():
+            raise IndexCorruptError(f"{path} is missing; {REBUILD_HINT}")
+        folder = not _SUFFIXES[part]
+        if path.is_dir() != folder:
+            raise IndexCorruptError(f"{path} is a {'folder' if path.is_dir() else 'file'}, "
+                                    f"not a {'folder' if folder else 'file'}; {REBUILD_HINT}")
     if not verify:
         return
     for rel, expected in manifest.checksums.items():
         path = index_dir / rel
-        if not path.exists():
+        if not path.is_file():
             raise IndexCorruptError(f"{path} is missing; {REBUILD_HINT}")
-        if sha256_file(path) != expected:
+        try:
+            actual = sha256_file(path)
+        except OSError as err:
+            raise IndexCorruptError(
+                f"{path} is unreadable ({err.strerror or err}); {REBUILD_HINT}") from None
+        if actual != expected:
             raise IndexCorruptError(
                 f"{path} does not match its checksum (altered?); {REBUILD_HINT}")
 
@@ -147,8 +241,16 @@ def remove_leftovers(index_dir: Path, *, keep: int) -> None:
     for path in index_dir.iterdir():
         stem = path.name.split(".")[0]
         if stem.startswith(tuple(PARTS.values())) and not stem.endswith(suffix):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    (index_dir / f"{MANIFEST}.tmp").unlink(missing_ok=True)
+            remove(path)
+    remove(index_dir / f"{MANIFEST}.tmp")
+
+
+def remove(path: Path) -> None:
+    """Delete a file, a symlink or a folder with its contents, if there is one."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def fsync(path: Path) -> None:

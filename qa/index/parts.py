@@ -68,6 +68,9 @@ class Filters:
     date_to: str | None = None
 
     def __post_init__(self) -> None:
+        if self.source is not None and not _is_text(self.source):
+            raise InvalidFilterError("source holds a character that is not text (a lone "
+                                     "surrogate); send valid Unicode")
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
             if value is not None and not _is_iso_date(value):
@@ -76,6 +79,17 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.source or self.date_from or self.date_to)
+
+
+def _is_text(value: object) -> bool:
+    """A string UTF-8 can encode (no lone surrogates), as SQLite needs."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_iso_date(value: object) -> bool:

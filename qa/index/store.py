@@ -8,8 +8,9 @@ engine would build an `IndexStore` from its own three parts.
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import IndexCorruptError, IndexMismatchError
 from .analysis import TextAnalyzer
@@ -18,6 +19,8 @@ from .dense import FaissDense
 from .layout import FORMAT_VERSION, REBUILD_HINT, Manifest, check_files
 from .lexical import Bm25Lexical
 from .parts import Catalog, DenseIndex, LexicalIndex
+
+T = TypeVar("T")
 
 
 class IndexStore:
@@ -55,16 +58,19 @@ class IndexStore:
         _check_compatible(index_dir, manifest, model, analyzer, any_format=any_format)
         check_files(index_dir, manifest, verify=verify)
         files = {part: index_dir / name for part, name in manifest.files.items()}
+        dense = _open(files["vectors"], lambda: FaissDense.load(files["vectors"], manifest.dim))
+        catalog = _open(files["store"], lambda: SqliteCatalog(files["store"]))
         try:
-            dense = FaissDense.load(files["vectors"], manifest.dim)
-            catalog = SqliteCatalog(files["store"])
+            if not verify or files["store"].name not in manifest.checksums:
+                # Nothing vouches for the file's bytes: have SQLite check its structure.
+                catalog.check()
             found = (catalog.document_count(), catalog.passage_count())
-            lexical = Bm25Lexical.load(files["bm25"], analyzer,
-                                       empty=not manifest.counts["passages"])
-        except (RuntimeError, sqlite3.DatabaseError, OSError, ValueError, KeyError) as err:
-            raise IndexCorruptError(
-                f"cannot read the index at {index_dir}/ ({err}); {REBUILD_HINT}") from None
-        _check_counts(index_dir, manifest, found, dense, lexical)
+            lexical = _open(files["bm25"], lambda: Bm25Lexical.load(
+                files["bm25"], analyzer, empty=not manifest.counts["passages"]))
+            _check_counts(index_dir, manifest, found, dense, lexical)
+        except BaseException:
+            catalog.close()
+            raise
         return cls(manifest, catalog, dense, lexical, analyzer)
 
     @property
@@ -73,7 +79,20 @@ class IndexStore:
         return int(self.manifest.counts["passages"])
 
     def close(self) -> None:
+        """Close the catalog's file. (Done by itself when the store is no longer used.)"""
         self.catalog.close()
+
+
+def _open(path: Path, opener: Callable[[], T]) -> T:
+    """One part of the index, opened; any failure is refused naming the part's file. (FAISS,
+    SQLite and bm25s each raise their own kinds of error on a damaged file.)"""
+    try:
+        return opener()
+    except IndexCorruptError:
+        raise
+    except Exception as err:
+        raise IndexCorruptError(f"{path} is unreadable ({type(err).__name__}: {err}); "
+                                f"{REBUILD_HINT}") from None
 
 
 def _check_compatible(index_dir: Path, manifest: Manifest, model: str | None,
@@ -102,5 +121,5 @@ def _check_counts(index_dir: Path, manifest: Manifest, found: tuple[int, int],
             f"sqlite {found}, faiss {dense.count()}, bm25 {lexical.count()}); {REBUILD_HINT}")
     if dense.stored_dim() != manifest.dim and passages:
         raise IndexMismatchError(
-            f"vector dimension {dense.stored_dim()} differs from the manifest's "
-            f"{manifest.dim}; {REBUILD_HINT}")
+            f"vector dimension {dense.stored_dim()} at {index_dir}/ differs from the "
+            f"manifest's {manifest.dim}; {REBUILD_HINT}")

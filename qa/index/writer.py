@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexBusyError
+from ..errors import IndexBusyError, IndexCorruptError
 from ..ingest import Document
 from . import layout
 from .analysis import TextAnalyzer
@@ -52,14 +52,27 @@ class IndexSettings:
 
 
 @contextlib.contextmanager
-def write_lock(index_dir: Path) -> Iterator[None]:
+def write_lock(index_dir: Path, *, repair: bool = False) -> Iterator[None]:
     """Hold the index's write lock, so two `qa index` runs never interleave.
+
+    Args:
+        index_dir: the index folder (made if missing).
+        repair: replace a lock "file" that is not a file (a rebuild does).
 
     Raises:
         IndexBusyError: another run holds it.
+        IndexCorruptError: the index folder or its lock file is something else.
     """
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexCorruptError(f"{index_dir} is not a folder; move it away or choose another "
+                                "index folder (--index or QA_INDEX_DIR)")
     index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK_FILE).open("a") as handle:
+    lock = index_dir / LOCK_FILE
+    if lock.is_symlink() or (lock.exists() and not lock.is_file()):
+        if not repair:
+            raise IndexCorruptError(f"{lock} is not a lock file; {layout.REBUILD_HINT}")
+        layout.remove(lock)
+    with lock.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -3,10 +3,27 @@
 May import `qa.config` and `qa.errors` only; nothing here knows about indexes or answers.
 """
 
-from .document import Document, Skipped, file_doc_id, parse_date, source_file
-from .files import SUPPORTED_SUFFIXES, iter_files, load, read_file
+from .document import (
+    Document,
+    Skipped,
+    clean_text,
+    file_doc_id,
+    parse_date,
+    printable_path,
+    source_file,
+)
+from .files import (
+    SUPPORTED_SUFFIXES,
+    ReadLimits,
+    iter_files,
+    load,
+    read_all,
+    read_file,
+)
+from .walk import PENDING_SUFFIX
 
 __all__ = [
-    "SUPPORTED_SUFFIXES", "Document", "Skipped", "file_doc_id", "iter_files", "load",
-    "parse_date", "read_file", "source_file",
+    "PENDING_SUFFIX", "SUPPORTED_SUFFIXES", "Document", "ReadLimits", "Skipped", "clean_text",
+    "file_doc_id", "iter_files", "load", "parse_date", "printable_path", "read_all",
+    "read_file", "source_file",
 ]

@@ -8,12 +8,18 @@ and deleting ask the file system about the right path (a `#` in a real file name
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 _YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
+#: Characters no document keeps: C0 controls other than tab, newline, vertical tab, form
+#: feed and carriage return (a NUL would cut a passage where SQLite's `substr` meets it).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+#: Lone UTF-16 surrogates: JSON can spell them ("\ud800") but UTF-8 (and SQLite) cannot.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: A JSONL row's source: the corpus file, `#`, the row's id.
 _ROW_SOURCE = re.compile(r"^(?P<file>.*\.jsonl)#(?P<row>.*)$", re.DOTALL)
 
@@ -91,6 +97,28 @@ def source_file(source: str) -> Path:
     return Path(row.group("file"))
 
 
+def clean_text(text: str) -> str:
+    """Text as every document keeps it: no control characters (NUL included), and any lone
+    surrogate replaced by U+FFFD, so it can be stored and cut into passages as it reads.
+
+    Example:
+        >>> clean_text("a\\x00b\\tc")
+        'ab\\tc'
+    """
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
+
+
+def printable_path(path: Path | str) -> str:
+    """A path as it can be printed and stored: bytes of a file name that are not UTF-8 are
+    shown as `\\xNN` escapes.
+
+    Example:
+        >>> printable_path(Path("/tmp/caf\\udce9.txt"))
+        '/tmp/caf\\\\xe9.txt'
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def parse_date(value: object) -> str | None:
     """An ISO date (YYYY-MM-DD) from a date, datetime or string, or None when it is not one.
 
@@ -120,13 +148,13 @@ def finish(path: Path, title: str, text: str, **meta: object) -> Document:
     """
     from ..errors import IngestError
 
-    text = text.strip()
+    text = clean_text(text).strip()
     if not text:
         raise IngestError("no text content")
     return Document(
         doc_id=file_doc_id(path),
         source=str(path.resolve()),
-        title=title.strip() or path.stem,
+        title=clean_text(title).strip() or path.stem,
         text=text,
-        **meta,  # type: ignore[arg-type]
+        **{k: clean_text(v) if isinstance(v, str) else v for k, v in meta.items()},  # type: ignore[arg-type]
     )

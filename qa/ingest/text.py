@@ -18,6 +18,9 @@ _CRUFT = re.compile(
     r"read more\.?|tags?:.*)$",
     re.IGNORECASE,
 )
+#: A line that is only a rule ("---", "***", "==="): never a title. An unclosed front matter
+#: block leaves its opening `---` at the top.
+_RULE = re.compile(r"^\s*([-*_=~])(\s*\1){2,}\s*$")
 _MAX_TITLE_CHARS = 200
 _MAX_DATE_LINE_CHARS = 60
 #: Front matter is looked for only this many lines down.
@@ -43,7 +46,7 @@ def read_text(path: Path, raw: str) -> Document:
 
 
 def _drop_blank_head(lines: list[str]) -> None:
-    while lines and not lines[0].strip():
+    while lines and (not lines[0].strip() or _RULE.match(lines[0])):
         lines.pop(0)
 
 

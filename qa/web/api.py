@@ -21,17 +21,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ..answer.answerer import Answer
 from ..answer.holder import AnswererHolder
-from ..answer.question import require_question
+from ..answer.question import BLANK_CHARS, require_history, require_question
 from ..answer.retrieval import Filters
 from ..config import Settings
 from ..errors import QAError
-from .access import may_change
+from .access import Access
 from .apidocs import docs_page
 from .http import add_error_handlers, error_docs
 from .sources import names_for
@@ -49,26 +50,54 @@ NO_TELEMETRY: dict[str, Any] = {"tracing": False, "metrics": False, "logs": Fals
                                 "operation_spans": False, "auto_configure": False}
 
 
+def _iso_date(value: object) -> object:
+    """Only a `YYYY-MM-DD` string is a date here (pydantic would also take a number of
+    seconds since 1970, or a date with a time)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("use a date as YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def _number(value: object) -> object:
+    """A JSON number only: `"3"` and `true` are refused, not converted (1.0 is a whole number,
+    as JSON Schema counts it)."""
+    if isinstance(value, bool | str):
+        raise ValueError("send a whole number, not text or true/false")
+    return value
+
+
+#: Types taken only as JSON gives them, never converted from another type.
+StrictText = Annotated[str, Strict()]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class Turn(BaseModel):
     """One earlier turn of the conversation."""
 
+    model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
-    content: str
+    content: StrictText
 
 
 class AskRequest(BaseModel):
     """A question, with optional filters, earlier turns and the date it counts from."""
 
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question (at most QA_MAX_QUESTION_CHARS characters)",
-                          examples=["Where does the US want to put its missile defence system?"])
-    k: int | None = Field(default=None, ge=1, le=MAX_K,
-                          description="Passages to retrieve (default: the server's top_k)")
+    question: StrictText = Field(
+        description="The question (at most QA_MAX_QUESTION_CHARS characters)",
+        examples=["Where does the US want to put its missile defence system?"])
+    k: Annotated[int, Ge(1), Le(MAX_K), BeforeValidator(_number)] | None = Field(
+        default=None, description="Passages to retrieve (default: the server's top_k)")
     filters: Filters | None = None
-    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first")
-    now: date | None = Field(default=None, description="The date relative dates in the question "
-                             "(\"last week\") count from; today by default",
-                             examples=["2008-03-20"])
+    history: list[Turn] = Field(
+        default_factory=list,
+        description="Earlier turns, oldest first (at most QA_MAX_HISTORY_TURNS turns and "
+                    "QA_MAX_HISTORY_CHARS characters)")
+    now: IsoDate | None = Field(default=None, description="The date relative dates in the "
+                                "question (\"last week\") count from; today by default",
+                                examples=["2008-03-20"])
 
 
 class HealthOut(BaseModel):
@@ -120,8 +149,11 @@ def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
     )
     add_error_handlers(api)
     _add_ask(api, settings, holder)
-    _add_status(api, settings, holder)
-    api.include_router(index_router(settings, holder))
+    access = Access(settings)
+    _add_status(api, settings, holder, access)
+    api.include_router(index_router(settings, holder, access))
+
+    _document_limits(api, settings)
 
     @api.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
@@ -133,20 +165,63 @@ def create_api(settings: Settings, holder: AnswererHolder) -> FastAPI:
     return api
 
 
+def _document_limits(api: FastAPI, settings: Settings) -> None:
+    """Write this server's limits into its OpenAPI schema: a question has a non-space
+    character and at most `max_question_chars`, a history at most `max_history_turns` turns,
+    a filter date is a date. (The route and `Filters` enforce them, with the clearer errors
+    `empty_question`, `question_too_long`, `history_too_long` and `invalid_request`.)"""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            models = generate()["components"]["schemas"]
+            fields = models["AskRequest"]["properties"]
+            fields["question"].update(minLength=1, maxLength=settings.max_question_chars,
+                                      pattern=f"[^{BLANK_CHARS}]")
+            fields["history"]["maxItems"] = settings.max_history_turns
+            for name in ("date_from", "date_to"):
+                text = models["Filters"]["properties"][name]["anyOf"][0]
+                text.update(format="date", pattern=r"^\d{4}-\d{2}-\d{2}$")
+            _link_index_changes(api.openapi_schema or {})
+        return api.openapi_schema or {}
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+def _link_index_changes(schema: dict[str, Any]) -> None:
+    """With the index-changing routes: an upload takes exactly the field `file`, and OpenAPI
+    links say that the `doc_id` an upload or a document listing returns is what
+    `DELETE /documents/{doc_id}` takes (clients, and stateful tests, can follow them)."""
+    paths = schema["paths"]
+    if "post" not in paths.get("/documents", {}):
+        return
+    schema["components"]["schemas"]["Body_upload_documents_post"]["additionalProperties"] = False
+    delete = paths["/documents/{doc_id}"]["delete"]["operationId"]
+    for status, method, where in (("201", "post", "$response.body#/doc_id"),
+                                  ("200", "get", "$response.body#/documents/0/doc_id")):
+        paths["/documents"][method]["responses"][status]["links"] = {"DeleteDocument": {
+            "operationId": delete, "parameters": {"doc_id": where}}}
+
+
 def _add_ask(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
-    @api.post("/ask", response_model=Answer, responses=error_docs(413, 422, 503),
+    @api.post("/ask", response_model=Answer, responses=error_docs(400, 413, 422, 503),
               summary="Answer a question from the documents")
     def ask(body: AskRequest) -> Answer:
         question = require_question(body.question, max_chars=settings.max_question_chars)
+        history = require_history(
+            [t.model_dump() for t in body.history], max_turns=settings.max_history_turns,
+            max_chars=settings.max_history_chars,
+            max_question_chars=settings.max_question_chars)
         if settings.log_questions:
             log.info("question: %s", question)
         with holder.lease() as answerer:
-            answer = answerer.ask(question, k=body.k, filters=body.filters,
-                                  history=[t.model_dump() for t in body.history], now=body.now)
+            answer = answerer.ask(question, k=body.k, filters=body.filters, history=history,
+                                  now=body.now)
             return names_for(answerer.retriever.store, settings).answer(answer)
 
 
-def _add_status(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
+def _add_status(api: FastAPI, settings: Settings, holder: AnswererHolder,
+                access: Access) -> None:
     @api.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}},
              summary="Whether the index is loaded, its model and counts")
     def health() -> JSONResponse:
@@ -161,13 +236,19 @@ def _add_status(api: FastAPI, settings: Settings, holder: AnswererHolder) -> Non
                         passages=manifest.counts["passages"])
         return JSONResponse(out.model_dump())
 
-    @api.get("/documents", response_model=DocumentPage, responses=error_docs(503),
-             summary="The indexed documents, a page at a time, in index order")
+    @api.get("/documents", response_model=DocumentPage, responses=error_docs(422, 429, 503),
+             summary="The indexed documents, a page at a time, in index order",
+             description="Sent with `Authorization: Bearer <admin token>`, `can_change` says "
+                         "whether that token may upload and delete; a wrong token counts as a "
+                         "failed attempt (429 after too many).")
     def documents(request: Request, offset: Annotated[int, Query(ge=0)] = 0,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
                   q: Annotated[str, Query(max_length=200,
                                           description="Only titles containing this")] = ""
                   ) -> Any:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        client = request.client.host if request.client else ""
+        can_change = access.may_change(client, token)
         with holder.lease() as answerer:
             store = answerer.retriever.store
             rows = store.catalog.documents()
@@ -178,6 +259,5 @@ def _add_status(api: FastAPI, settings: Settings, holder: AnswererHolder) -> Non
         listed = [ListedDocument(r.doc_id, r.title, r.date, names.show(r.source), r.sha256,
                                  passages[r.doc_id], is_upload(r.source, settings))
                   for r in rows[offset:offset + limit]]
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         return DocumentPage(total=len(rows), offset=offset, limit=limit, documents=listed,
-                            can_change=may_change(settings, token))
+                            can_change=can_change)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..answer.answerer import Answer
 from ..answer.holder import AnswererHolder
-from ..answer.question import require_question
+from ..answer.question import recent_history, require_question
 from ..errors import NoMatchingDocumentsError, QAError
 from .filters import count_matching, describe, read_filters
 from .render import message_html, reply_html
@@ -91,6 +91,11 @@ class ChatBackend:
                 date_from: str, date_to: str, *, render: bool = False) -> tuple[Answer, str]:
         question = require_question(question, max_chars=self.settings.max_question_chars)
         filters = read_filters(source, date_from, date_to)
+        # The browser keeps the whole conversation; only its latest turns that fit the history
+        # limits go with a follow-up (the API refuses more, a chat just forgets the oldest).
+        turns = recent_history(turns, max_turns=self.settings.max_history_turns,
+                               max_chars=self.settings.max_history_chars,
+                               max_question_chars=self.settings.max_question_chars)
         if self.settings.log_questions:
             log.info("question: %s", question)
         with self.holder.lease() as answerer:
@@ -100,7 +105,7 @@ class ChatBackend:
                     f"No document matches the filters ({describe(filters)}), so there is "
                     "nothing to search; change or clear them under Filters.")
             answer = names_for(store, self.settings).answer(
-                answerer.ask(question, history=list(turns), filters=filters))
+                answerer.ask(question, history=turns, filters=filters))
             html = reply_html(answer, key=secrets.token_hex(4), settings=self.settings,
                               analyzer=store.analyzer) if render else ""
         return answer, html

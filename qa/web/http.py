@@ -1,14 +1,16 @@
 """How failures leave the server: one JSON shape, `{"error": code, "message": one line}`.
 
 Named errors of the core map to a status and a stable code here, once, for the API and the
-upload routes alike; nothing else decides a status. No traceback ever reaches a client.
+upload routes alike; nothing else decides a status. No traceback ever reaches a client: an
+unexpected error is logged with its traceback and answered with a plain 500, on a connection
+that stays usable.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,15 +21,20 @@ from starlette.exceptions import HTTPException
 from ..errors import (
     ConfigError,
     EmptyQuestionError,
+    HistoryTooLongError,
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
     IngestError,
     InvalidFilterError,
+    InvalidTextError,
     QAError,
     QuestionTooLongError,
 )
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,9 @@ BUSY_RETRY_AFTER = 5
 ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     EmptyQuestionError: (422, "empty_question"),
     InvalidFilterError: (422, "invalid_request"),
+    InvalidTextError: (422, "invalid_request"),
     QuestionTooLongError: (413, "question_too_long"),
+    HistoryTooLongError: (413, "history_too_long"),
     IngestError: (422, "unreadable_document"),
     IndexMissingError: (503, "index_missing"),
     IndexBusyError: (409, "index_busy"),
@@ -103,7 +112,37 @@ def add_error_handlers(api: FastAPI) -> None:
             err.status_code, f"http_{err.status_code}")
         return error_response(err.status_code, code, str(err.detail), err.headers)
 
-    @api.exception_handler(Exception)
-    def internal(_request: Request, _err: Exception) -> JSONResponse:
-        log.exception("API request failed")
-        return error_response(500, "internal", _INTERNAL)
+    api.add_middleware(InternalErrors)
+
+
+class InternalErrors:
+    """Answers an unexpected exception with the JSON 500 and logs its traceback.
+
+    Starlette's own last-resort handler answers and then re-raises, and the server, seeing
+    an exception, drops the keep-alive connection without saying `Connection: close`, so the
+    client's next request on it fails too. Here the exception ends with the answer. (Its
+    handler also runs in a worker thread, where `log.exception` has no exception to show and
+    logs "NoneType: None".)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("request failed: %s %s", scope.get("method"), scope.get("path"))
+            if started:  # half a response went out: only closing the connection is honest
+                raise
+            await error_response(500, "internal", _INTERNAL)(scope, receive, send)

@@ -2,15 +2,19 @@
 the Documents view at `/documents`.
 
 It binds 127.0.0.1 unless told otherwise, and turns off everything that would call out or
-expose more than asked: analytics, share links, monitoring, run history, MCP. Browsers from
-other sites get CORS headers only when their origin is configured (none by default), pages may
-frame the chat only from the configured ancestors ('self' by default), and request bodies are
-capped.
+expose more than asked: analytics, share links, monitoring, run history, MCP, and Gradio's own
+file upload route (the chat takes no files; documents are uploaded through the API, with the
+admin token). Browsers from other sites get CORS headers only when their origin is configured
+(none by default), pages may frame the chat only from the configured ancestors ('self' by
+default), request bodies are capped, and only requests naming this server in their `Host`
+header are answered: a page on another site whose name an attacker points at 127.0.0.1 (DNS
+rebinding) gets 400, not the documents.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 import sys
 from html import escape
 from importlib.resources import files
@@ -28,6 +32,14 @@ _MULTIPART_OVERHEAD = 64 * 1024
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 _CSP_SOURCE = re.compile(r"^('self'|'none'|[A-Za-z][A-Za-z0-9+.\-]*:(//[^\s;,'\"]+)?|"
                          r"[^\s;,'\":]+(:\d+)?)$")
+_HOST = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_])?$|^\[[0-9A-Fa-f:.]+\]$")
+#: Names that reach this machine only from itself.
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+#: Addresses that mean "every interface".
+_ANY_ADDRESS = ("0.0.0.0", "::", "")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Gradio's own routes that take files; the chat has no file input, so they are turned off.
+GRADIO_UPLOAD_PATHS = frozenset({"/gradio_api/upload", "/gradio_api/upload_progress"})
 _EMBED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
               "img-src 'self'; base-uri 'none'; form-action 'none'")
 
@@ -71,44 +83,95 @@ def frame_ancestors(settings: Settings) -> str:
     return "frame-ancestors " + " ".join(sources)
 
 
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The `Host` header values the server answers: its bind address, the loopback names
+    when it binds loopback or every interface, this machine's names and addresses when it
+    binds every interface, and `allowed_hosts`.
+
+    Raises:
+        ConfigError: an item of QA_ALLOWED_HOSTS is not a host name, an IP address or a
+            `*.example.org` pattern (`*` alone, trusting every name, is not offered).
+
+    Example:
+        >>> allowed_hosts(Settings(allowed_hosts="qa.example.org"))
+        ['127.0.0.1', 'localhost', '[::1]', 'qa.example.org']
+    """
+    extra = split_list(settings.allowed_hosts)
+    for host in extra:
+        if not _HOST.match(host):
+            raise ConfigError(f"QA_ALLOWED_HOSTS: {host!r} is not a host name such as "
+                              "qa.example.org, *.example.org, 192.168.1.5 or [::1]")
+    bind = settings.host.strip()
+    hosts = [f"[{bind}]" if ":" in bind else bind] if bind not in _ANY_ADDRESS else []
+    if bind in _ANY_ADDRESS or bind in _LOOPBACK or bind.startswith("127.") or bind == "::1":
+        hosts += _LOOPBACK
+    if bind in _ANY_ADDRESS:
+        hosts += _own_names()
+    return list(dict.fromkeys(h.lower() for h in hosts + extra))
+
+
+def _own_names() -> list[str]:
+    """This machine's host names and the addresses they resolve to (best effort)."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None)
+    except OSError:
+        infos = []
+    for info in infos:
+        address = str(info[4][0])
+        names.append(f"[{address}]" if ":" in address else address)
+    return [n for n in names if n and _HOST.match(n)]
+
+
 def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
     """The ASGI app (FastAPI) serving the chat, the API and the widget. `holder` defaults to
     one loading the index and model named by `settings` (tests pass one with a fake embedder);
     the chat and the API share it.
 
     Raises:
-        ConfigError: a CORS origin or frame ancestor is malformed.
+        ConfigError: a CORS origin, frame ancestor, allowed host or the admin token is
+            malformed.
     """
     import gradio as gr
     from fastapi import FastAPI
     from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     from .api import NO_TELEMETRY, create_api
     from .chat import ChatBackend
+    from .http import InternalErrors
     from .pages import CHAT_HEAD, add_pages, chat_css
     from .requestlog import RequestLog
     from .ui import build_ui, theme
 
     origins = cors_origins(settings)
     ancestors = frame_ancestors(settings)
+    hosts = allowed_hosts(settings)
     holder = holder or AnswererHolder(settings)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None,
                   telemetry=NO_TELEMETRY)  # type: ignore[arg-type]
-    # Outermost last: security headers on every response, then CORS (so a 413 is readable by
-    # an allowed page), then the size cap. With a CORSMiddleware on the parent app, Gradio
-    # adds no CORS handling of its own; its own would echo any Origin whenever the Host header
-    # is not localhost.
+    # Outermost last: security headers on every response, then the Host check, then the
+    # closed upload route, then CORS (so a 413 is readable by an allowed page), then the size
+    # cap. With a CORSMiddleware on the parent app, Gradio adds no CORS handling of its own;
+    # its own would echo any Origin whenever the Host header is not localhost.
+    app.add_middleware(InternalErrors)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Content-Type", "Authorization"], max_age=600)
+    app.add_middleware(ClosedPaths, paths=GRADIO_UPLOAD_PATHS,
+                       message="the chat takes no files; upload documents with "
+                               "POST /api/v1/documents and the admin token")
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
     app.add_middleware(SecurityHeaders, csp=ancestors)
     app.add_middleware(RequestLog)
     app.mount("/api/v1", create_api(settings, holder))
     _add_widget_routes(app)
     add_pages(app, settings, holder)
     blocks = build_ui(ChatBackend(holder))
+    # Gradio's temporary files (none are expected with uploads off) are deleted hourly.
+    blocks.delete_cache = (settings.gradio_cache_seconds, settings.gradio_cache_seconds)
     return gr.mount_gradio_app(
         app,
         blocks,
@@ -195,6 +258,33 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ClosedPaths:
+    """Answers 404 (in the API's JSON shape) for these paths, and for any path holding a
+    control character (which no route has, and which Starlette's mounts can't match), before
+    anything reads the request body. Repeated and trailing slashes don't get around it."""
+
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str], message: str) -> None:
+        self.app = app
+        self.paths = paths
+        self.message = message
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from .http import error_response
+
+        if scope["type"] in ("http", "websocket"):
+            path = re.sub(r"/{2,}", "/", str(scope.get("path", ""))).rstrip("/")
+            control = _CONTROL.search(path)
+            if path in self.paths or control:
+                message = "no such path (it holds a control character)" if control \
+                    else self.message
+                if scope["type"] == "http":
+                    await error_response(404, "not_found", message)(scope, receive, send)
+                else:
+                    await send({"type": "websocket.close", "code": 1008})
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -3,8 +3,10 @@
  *
  * The token comes from the link `qa serve` prints (in the fragment, `#token=…`, which the
  * browser never sends anywhere) or from the form; it is kept in this tab's session storage and
- * sent as `Authorization: Bearer …` to the REST API. Document titles and paths are inserted as
- * text only: this file writes no markup.
+ * sent as `Authorization: Bearer …` to the REST API. A token the server refuses is forgotten at
+ * once: each refusal counts as a failed attempt, and the server locks out an address after a
+ * few a minute, so a stale token must not go out again with every search. Document titles and
+ * paths are inserted as text only: this file writes no markup.
  */
 (function () {
   "use strict";
@@ -38,7 +40,11 @@
   async function api(path, options) {
     var response = await fetch(API + path, options || { headers: auth() });
     var data = await response.json().catch(function () { return {}; });
-    if (!response.ok) throw new Error(data.message || "the server answered " + response.status);
+    if (!response.ok) {
+      var error = new Error(data.message || "the server answered " + response.status);
+      error.status = response.status;
+      throw error;
+    }
     return data;
   }
 
@@ -50,6 +56,11 @@
     try {
       data = await api("documents?" + params);
     } catch (error) {
+      if (error.status === 429 && token()) {  // locked out: read the list as a visitor
+        sessionStorage.removeItem(KEY);
+        $("token-problem").textContent = error.message;
+        return load(more);
+      }
       $("problem").textContent = "Could not read the list: " + error.message;
       $("summary").textContent = "";
       return;
@@ -58,6 +69,7 @@
     var body = $("list").tBodies[0];
     if (!more) { body.replaceChildren(); state.shown = 0; }
     state.canChange = data.can_change;
+    if (token() && !data.can_change) sessionStorage.removeItem(KEY);  // refused: forget it
     state.total = data.total;
     if (!state.q) state.everything = data.total;
     data.documents.forEach(function (d) { body.appendChild(row(d)); });
@@ -180,9 +192,12 @@
   $("token-form").addEventListener("submit", async function (e) {
     e.preventDefault();
     sessionStorage.setItem(KEY, $("token").value.trim());
+    $("token-problem").textContent = "";
     await load(false);
-    $("token-problem").textContent = state.canChange ? ""
-      : "That token was not accepted (or changes over HTTP are off on this server).";
+    if (state.canChange || !$("token-problem").textContent) {
+      $("token-problem").textContent = state.canChange ? ""
+        : "That token was not accepted (or changes over HTTP are off on this server).";
+    }
     if (state.canChange) $("files").focus();
   });
 
