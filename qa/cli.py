@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="another dataset's queries.jsonl: report how often they are abstained on")
     p.add_argument("--no-dates", action="store_true",
                    help="ignore dates in questions (to measure what date awareness adds)")
+    p.add_argument("--split", metavar="NAME",
+                   help="only the queries whose metadata.split is NAME (e.g. dev or test)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -223,7 +225,7 @@ def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO
     from .evaluate import default_eval_index, format_table, load_dataset, read_queries, run_eval
     from .index.builder import index_paths
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, split=args.split)
     index_dir = args.index or default_eval_index(args.dataset, settings)
     if index_dir.resolve() == Path("index").resolve():
         raise QAError("qa eval never writes index/; give another --index folder")

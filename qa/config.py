@@ -79,17 +79,12 @@ class Settings:
     date_weight: float = 1.0
     # Near-duplicates: hits whose vectors are at least this similar to a better hit are dropped.
     duplicate_cosine: float = 0.95
-    # Answering: sentences are drawn from the top `answer_passages` passages and scored by
-    # cosine + the weighted evidence below (see qa/sentences.py); up to `answer_sentences`
-    # are quoted, the later ones only within `sentence_margin` of the best. Tuned on SQuAD 2.0
-    # (benchmarks/tune_sentences.py): on a 728-question sample, the first sentence holds the
-    # answer for 79% of the questions answered, one of those shown for 90%.
+    # Answering: sentences are drawn from the top `answer_passages` passages and scored by a
+    # fitted model (qa/answer/sentences.py, benchmarks/fit_sentences.py); up to
+    # `answer_sentences` are quoted, the later ones only when they score within
+    # `sentence_margin` of the best (in the model's logit units) and add something new.
     answer_sentences: int = 3
     answer_passages: int = 5
-    sentence_lexical_weight: float = 0.8
-    sentence_context_weight: float = 0.3
-    sentence_type_weight: float = 0.2
-    sentence_rank_weight: float = 0.1
     sentence_margin: float = 0.5
     # Abstention: the support for an answer is (1 - w) * the best passage's cosine + w * the
     # IDF-weighted share of the question's keywords found in one of the top passages

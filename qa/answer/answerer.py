@@ -16,13 +16,13 @@ from typing import Any
 
 from ..config import Settings
 from ..index.store import IndexStore
-from .dates import parse_date_range
+from .dates import DateRange, parse_date_range
 from .followup import contextual_query
-from .question import require_question
+from .intent import Intent, intent_of
+from .overview import overview
+from .question import NOT_FOUND, require_question
 from .retrieval import Filters, Hit, Retriever
-from .sentences import choose, keyword_share, score_sentences
-
-NOT_FOUND = "I could not find an answer to this in the documents."
+from .sentences import ScoredSentence, SentenceScorer, choose, keyword_share
 
 
 @dataclass(frozen=True)
@@ -129,29 +129,66 @@ class Answerer:
         question = require_question(question)
         began = time.perf_counter()
         query = contextual_query(question, history)
+        intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
+        dates = (when.start, when.end) if when else None
+        if intent.kind == "overview":
+            return self._overview(question, query, filters, when, began)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when)
         retrieved = time.perf_counter()
-        dates = (when.start, when.end) if when else None
         support = self.support(query, hits)
         if support < self.settings.abstain_threshold:
-            related = tuple(_citation(i, h, h.passage.start, h.passage.start)
-                            for i, h in enumerate(hits[:3], 1))
-            return Answer(question, NOT_FOUND, True, (), query, related,
-                          _timings(began, retrieved), dates, round(support, 4))
-        store = self.retriever.store
-        scored = score_sentences(
-            query, hits[: self.settings.answer_passages], embed=self.retriever.embedder.embed,
-            terms=store.analyzer.keywords, idf=store.lexical.idf, settings=self.settings,
-            focus=question,
-        )
+            return self._abstain(question, query, hits, _timings(began, retrieved), dates,
+                                 support)
+        scored = self._score(query, question, hits[: self.settings.answer_passages], intent)
         chosen = choose(scored, limit=self.settings.answer_sentences,
-                        margin=self.settings.sentence_margin)
+                        margin=self.settings.sentence_margin,
+                        keywords=self.retriever.store.analyzer.keywords,
+                        question_terms=set(self.retriever.store.analyzer.keywords([query])[0]))
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
-        text = " ".join(f"{c.highlight} [{c.n}]" for c in citations)
-        return Answer(question, text, False, citations, query, (), _timings(began, retrieved),
-                      dates, round(support, 4))
+        short = short_answer(chosen[0]) if chosen else None
+        return Answer(question, answer_text(citations, short), False, citations, query, (),
+                      _timings(began, retrieved), dates, round(support, 4), short)
+
+    def _abstain(self, question: str, query: str, hits: Sequence[Hit],
+                 timings: dict[str, float], dates: tuple[str, str] | None, support: float,
+                 message: str = NOT_FOUND) -> Answer:
+        """The documents don't hold it: say so, and show the closest passages as related."""
+        related = tuple(_citation(i, h, h.passage.start, h.passage.start)
+                        for i, h in enumerate(hits[:3], 1))
+        return Answer(question, message, True, (), query, related, timings, dates,
+                      round(support, 4))
+
+    def _overview(self, question: str, query: str, filters: Filters | None,
+                  when: DateRange | None, began: float) -> Answer:
+        """What the best documents (or those of the date asked about) are about: their lead
+        sentences, not sentences sharing the question's words."""
+        dates = (when.start, when.end) if when else None
+        found = overview(self.retriever, query, filters=filters, when=when,
+                         documents=self.settings.answer_sentences)
+        retrieved = time.perf_counter()
+        if not found:
+            where = f" dated {when.start} to {when.end}" if when else ""
+            return self._abstain(question, query, (), _timings(began, retrieved), dates, 0.0,
+                                 f"There are no documents{where} to summarise.")
+        citations = tuple(_citation(n, hit, start, end)
+                          for n, (hit, start, end) in enumerate(found, 1))
+        return Answer(question, answer_text(citations, None), False, citations, query, (),
+                      _timings(began, retrieved), dates, 1.0)
+
+    def rank_document_sentences(self, question: str, doc_id: str) -> list[ScoredSentence]:
+        """Every sentence of one document, ranked as answers to `question` (as if the whole
+        document had been retrieved first): what WikiQA's sentence-ranking protocol measures.
+        """
+        catalog = self.retriever.store.catalog
+        ids = [pid for pid, _ in catalog.passages_of(doc_id)]
+        vectors = self.retriever.store.dense.vectors(ids)
+        query_vector = self.retriever.embedder.embed([question])[0]
+        hits = [Hit(passage=p, fused_rank=1, fused_score=0.0, dense_rank=None,
+                    dense_score=float(v @ query_vector), bm25_rank=None, bm25_score=None)
+                for p, v in zip(catalog.passages(ids), vectors, strict=True)]
+        return self._score(question, question, hits, intent_of(question))
 
     def support(self, query: str, hits: Sequence[Hit]) -> float:
         """How well the top passages back an answer to `query`, in [0, 1]: a blend of the best
@@ -167,6 +204,30 @@ class Answerer:
         cosine = max(h.dense_score for h in hits)
         w = self.settings.abstain_keyword_weight
         return (1 - w) * cosine + w * coverage
+
+
+    def _score(self, query: str, question: str, hits: Sequence[Hit],
+               intent: Intent) -> list[ScoredSentence]:
+        store = self.retriever.store
+        scorer = SentenceScorer(embed=self.retriever.embedder.embed, analyzer=store.analyzer,
+                                idf=store.lexical.idf, collection_size=store.count)
+        return scorer.score(query, hits, focus=question, intent=intent)
+
+
+def short_answer(best: ScoredSentence) -> ShortAnswer | None:
+    """The first entity of the wanted kind in the best sentence, as citation 1's short
+    answer (None when the question wants no entity or the sentence holds none)."""
+    if not best.wanted:
+        return None
+    entity = best.wanted[0]
+    return ShortAnswer(entity.text, 1, best.start + entity.start, best.start + entity.end)
+
+
+def answer_text(citations: Sequence[Citation], short: ShortAnswer | None) -> str:
+    """The answer as plain text: the short answer first when there is one, then each quoted
+    sentence with its [n]."""
+    text = " ".join(f"{c.highlight} [{c.n}]" for c in citations)
+    return f"{short.text} — {text}" if short is not None else text
 
 
 def _citation(n: int, hit: Hit, start: int, end: int) -> Citation:

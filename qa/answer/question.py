@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ..errors import EmptyQuestionError, QuestionTooLongError
 
+#: What an answer says when the documents don't hold it.
+NOT_FOUND = "I could not find an answer to this in the documents."
+
 
 def require_question(question: str | None, *, max_chars: int | None = None) -> str:
     """The question without surrounding space.
