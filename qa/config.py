@@ -86,15 +86,11 @@ class Settings:
     answer_sentences: int = 3
     answer_passages: int = 5
     sentence_margin: float = 0.5
-    # Abstention: the support for an answer is (1 - w) * the best passage's cosine + w * the
-    # IDF-weighted share of the question's keywords found in one of the top passages
-    # (w = `abstain_keyword_weight`). Below `abstain_threshold` the documents are taken not to
-    # hold the answer. Calibrated on data (benchmarks/calibrate_abstention.py, qa eval): 1.9%
-    # false abstention on SQuAD's answerable questions, while scifact's claims asked of the
-    # SQuAD index are abstained on 91% of the time (0.474 would give 5% and 98%: fewer
-    # made-up-looking answers, more false "not in the documents").
-    abstain_threshold: float = 0.415
-    abstain_keyword_weight: float = 0.5
+    # Abstention: the support for an answer is a probability from a fitted model over
+    # meaning, keyword, name and entity signals (qa/answer/support.py,
+    # benchmarks/fit_support.py). Below `abstain_threshold` the documents are taken not to
+    # hold the answer; `abstain_passages` top passages are checked for the question's words.
+    abstain_threshold: float = 0.5
     abstain_passages: int = 3
     # Serving.
     host: str = "127.0.0.1"

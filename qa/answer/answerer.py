@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from ..config import Settings
 from ..index.store import IndexStore
 from .dates import DateRange, parse_date_range
@@ -22,7 +24,8 @@ from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
 from .retrieval import Filters, Hit, Retriever
-from .sentences import ScoredSentence, SentenceScorer, choose, keyword_share
+from .sentences import ScoredSentence, SentenceScorer, choose
+from .support import SupportModel, support_features
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,11 @@ class Answerer:
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when)
         retrieved = time.perf_counter()
-        support = self.support(query, hits)
+        scored = self._score(query, question, hits[: self.settings.answer_passages], intent)
+        support = self.support(question, query, hits, scored, intent)
         if support < self.settings.abstain_threshold:
             return self._abstain(question, query, hits, _timings(began, retrieved), dates,
                                  support)
-        scored = self._score(query, question, hits[: self.settings.answer_passages], intent)
         chosen = choose(scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin,
                         keywords=self.retriever.store.analyzer.keywords,
@@ -190,28 +193,31 @@ class Answerer:
                 for p, v in zip(catalog.passages(ids), vectors, strict=True)]
         return self._score(question, question, hits, intent_of(question))
 
-    def support(self, query: str, hits: Sequence[Hit]) -> float:
-        """How well the top passages back an answer to `query`, in [0, 1]: a blend of the best
-        cosine and the share of the query's keywords (IDF-weighted) one passage contains."""
-        if not hits:
-            return 0.0
-        store = self.retriever.store
-        keywords = store.analyzer.keywords
-        idf = store.lexical.idf(sorted(set(keywords([query])[0])))
-        top = hits[: self.settings.abstain_passages]
-        coverage = max(keyword_share(idf, set(words)) for words in
-                       keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]))
-        cosine = max(h.dense_score for h in hits)
-        w = self.settings.abstain_keyword_weight
-        return (1 - w) * cosine + w * coverage
+    def support(self, question: str, query: str, hits: Sequence[Hit],
+                scored: Sequence[ScoredSentence], intent: Intent) -> float:
+        """The probability that the passages hold the answer (`qa.answer.support`)."""
+        return SupportModel.bundled().probability(
+            self.support_features(question, query, hits, scored, intent))
 
+    def support_features(self, question: str, query: str, hits: Sequence[Hit],
+                         scored: Sequence[ScoredSentence], intent: Intent) -> np.ndarray:
+        """The signals the support model weighs, for one question's hits and sentences."""
+        store = self.retriever.store
+        top = hits[: self.settings.abstain_passages]
+        return support_features(
+            question, hits, scored, weights=self._scorer().weights(query, question),
+            keywords=store.analyzer.keywords([f"{h.passage.title}\n{h.passage.text}"
+                                              for h in top]),
+            intent=intent)
 
     def _score(self, query: str, question: str, hits: Sequence[Hit],
                intent: Intent) -> list[ScoredSentence]:
+        return self._scorer().score(query, hits, focus=question, intent=intent)
+
+    def _scorer(self) -> SentenceScorer:
         store = self.retriever.store
-        scorer = SentenceScorer(embed=self.retriever.embedder.embed, analyzer=store.analyzer,
-                                idf=store.lexical.idf, collection_size=store.count)
-        return scorer.score(query, hits, focus=question, intent=intent)
+        return SentenceScorer(embed=self.retriever.embedder.embed, analyzer=store.analyzer,
+                              idf=store.lexical.idf, collection_size=store.count)
 
 
 def short_answer(best: ScoredSentence) -> ShortAnswer | None:
