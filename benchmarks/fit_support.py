@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/fit_support.py [--per-source N] [--write]
 
-For each evaluation index (SQuAD 2.0 dev, WikiQA train, scifact; built by `qa eval` or `qa
-index` into eval-index/), its own answerable questions are positives and the other datasets'
-questions, asked of it, are negatives (their answers are not there). Each (index, kind) source
+For each evaluation index (SQuAD 2.0 dev, WikiQA, scifact; built by `qa eval` into
+eval-index/), its own answerable questions (WikiQA: dev only) are positives and the other
+datasets' questions, asked of it, are negatives (their answers are not there); and on the
+natural conversations' index (benchmarks/natural, dev part only), the self-contained turns the
+articles answer are positives and those they don't are negatives. Each (index, kind) source
 is sampled twice, disjointly: one half fits a logistic regression over the signals of
 qa/answer/support.py (each source weighing the same), the other half measures it. The
 probability cut is then moved so that false abstention on the fitting half's answerable
@@ -33,21 +35,28 @@ DATA = ROOT.parent / "shared" / "datasets"
 MODEL = ROOT / "qa" / "answer" / "models" / "support.json"
 TARGET_FALSE = 0.04
 L2 = 1.0
+NATURAL = ROOT / "benchmarks" / "natural" / "conversations.jsonl"
 #: index folder under eval-index/ → the dataset whose answerable questions it holds.
-INDEXES = {"squad2_cs224n_dev": DATA / "squad2_cs224n_dev",
-           "wikiqa-train": DATA / "wikiqa" / "train", "scifact": DATA / "scifact"}
+INDEXES = {"squad2_cs224n_dev": DATA / "squad2_cs224n_dev", "wikiqa": DATA / "wikiqa",
+           "scifact": DATA / "scifact"}
 
 
 def answerable(directory: Path) -> list[Query]:
-    dataset = load_dataset(directory)
+    """The dataset's answerable questions (WikiQA: of its dev split only; test is reported,
+    never fitted on)."""
+    dataset = load_dataset(directory, split="dev" if directory.name == "wikiqa" else None)
     if dataset.answers is None:
         return list(dataset.queries)
     return [q for q in dataset.queries if dataset.answers.get(q.qid)]
 
 
+def _half(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2
+
+
 def sample(queries: list[Query], n: int, part: int) -> list[Query]:
     """A deterministic sample of n queries from half `part` (0 or 1) of the list."""
-    half = [q for q in queries if int(hashlib.sha256(q.qid.encode()).hexdigest(), 16) % 2 == part]
+    half = [q for q in queries if _half(q.qid) == part]
     half.sort(key=lambda q: hashlib.sha256(f"s{q.qid}".encode()).hexdigest())
     return half[:n]
 
@@ -63,17 +72,48 @@ def features(answerer: Answerer, queries: list[Query]) -> np.ndarray:
     return np.array(rows)
 
 
+def natural_turns(part: int) -> tuple[list[Query], list[Query]]:
+    """The dev part of the natural conversations (benchmarks/natural): self-contained answer
+    turns and not-in-documents turns, split in two halves by conversation. Build their index
+    first with `benchmarks/natural/eval_natural.py --sizes twenty --split dev`."""
+    from qa.answer.followup import leans_on_context
+
+    answered, absent = [], []
+    for line in NATURAL.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["split"] != "dev" or _half(row["id"]) != part:
+            continue
+        for number, turn in enumerate(row["turns"]):
+            if turn.get("overview") or leans_on_context(turn["q"]):
+                continue
+            query = Query(f"{row['id']}-{number}", turn["q"])
+            (absent if turn.get("not_in_documents") else answered).append(query)
+    return answered, absent
+
+
 def collect(per_source: int, part: int) -> list[tuple[str, np.ndarray, float]]:
     """(source name, features, label) blocks: each index with its own and the others'
-    questions."""
+    questions, and the natural conversations' turns on their own index."""
+    ready = {name: path for name, path in INDEXES.items()
+             if (ROOT / "eval-index" / name / "manifest.json").exists()}
+    for name in sorted(set(INDEXES) - set(ready)):
+        print(f"  (skipping {name}: eval-index/{name} is not built; run `qa eval` on it)")
     questions = {name: answerable(path) for name, path in INDEXES.items()}
     blocks = []
-    for index in INDEXES:
+    natural = load_answerer(Settings.from_env(
+        index_dir=ROOT / "eval-index" / "natural" / "twenty",
+        embedding_cache=str(ROOT / "eval-index" / "embeddings.sqlite")))
+    answered, absent = natural_turns(part)
+    for name, queries, label in (("natural answerable", answered, 1.0),
+                                 ("natural not in documents", absent, 0.0)):
+        blocks.append((f"{name} on natural-twenty", features(natural, queries), label))
+        print(f"  {name}: {len(queries)} turns", flush=True)
+    for index in ready:
         answerer = load_answerer(Settings.from_env(
             index_dir=ROOT / "eval-index" / index,
             embedding_cache=str(ROOT / "eval-index" / "embeddings.sqlite")))
         for source, queries in questions.items():
-            n = per_source if source == index else per_source // 2
+            n = per_source if source == index else per_source // len(INDEXES)
             label = 1.0 if source == index else 0.0
             x = features(answerer, sample(queries, n, part))
             blocks.append((f"{source} on {index}", x, label))
@@ -108,15 +148,37 @@ def rates(model: SupportModel, blocks: list[tuple[str, np.ndarray, float]]) -> N
         print(f"    {name:<42} {what:<26} {abstained:.3f}")
 
 
+CACHE = ROOT / "eval-index" / "fit-support.json"
+Blocks = list[tuple[str, np.ndarray, float]]
+
+
+def save_blocks(fitting: Blocks, measuring: Blocks) -> None:
+    CACHE.write_text(json.dumps([[(n, x.tolist(), y) for n, x, y in part]
+                                 for part in (fitting, measuring)]), encoding="utf-8")
+
+
+def load_blocks() -> tuple[Blocks, Blocks]:
+    parts = json.loads(CACHE.read_text(encoding="utf-8"))
+    fitting, measuring = ([(n, np.array(x).reshape(-1, len(SUPPORT_FEATURES)), float(y))
+                           for n, x, y in part] for part in parts)
+    return fitting, measuring
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-source", type=int, default=200)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--cached", action="store_true",
+                        help=f"reuse the signals saved in {CACHE.relative_to(ROOT)}")
     args = parser.parse_args()
-    print("fitting half:")
-    fitting = collect(args.per_source, 0)
-    print("measuring half:")
-    measuring = collect(args.per_source, 1)
+    if args.cached:
+        fitting, measuring = load_blocks()
+    else:
+        print("fitting half:")
+        fitting = collect(args.per_source, 0)
+        print("measuring half:")
+        measuring = collect(args.per_source, 1)
+        save_blocks(fitting, measuring)
     coef, bias = fit(fitting)
     model = SupportModel(SUPPORT_FEATURES, tuple(float(c) for c in coef), bias)
     positives = np.vstack([b[1] for b in fitting if b[2]])

@@ -85,7 +85,7 @@ class Settings:
     # `sentence_margin` of the best (in the model's logit units) and add something new.
     answer_sentences: int = 3
     answer_passages: int = 5
-    sentence_margin: float = 0.5
+    sentence_margin: float = 2.0
     # Abstention: the support for an answer is a probability from a fitted model over
     # meaning, keyword, name and entity signals (qa/answer/support.py,
     # benchmarks/fit_support.py). Below `abstain_threshold` the documents are taken not to

@@ -106,7 +106,7 @@ def test_passage_rank_counts() -> None:
 
 def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
     hits = [_hit("Zebras came from Kenya. Zebras came from Kenya by boat. Giraffes came too.", 1)]
-    scored = _score("zebras Kenya giraffes", hits)
+    scored = _score("zebras Kenya giraffes", hits, SentenceModel(("lexical",), (1.0,), 0.0))
     terms = set(ANALYZER.keywords(["zebras Kenya giraffes"])[0])
     chosen = choose(scored, limit=3, margin=10.0, keywords=ANALYZER.keywords,
                     question_terms=terms)
@@ -120,3 +120,16 @@ def test_sentence_offsets_point_into_the_document() -> None:
     best = _score("zebras", [_hit(text, 1)])[0]
     assert text[best.start : best.end] == "Second one about zebras."
     assert np.isfinite(best.score)
+
+
+def test_a_question_on_a_line_of_its_own_is_a_subheading() -> None:
+    text = "Stores to close\n\nHow many stores are closing?\nThe company will close 523 stores."
+    texts = [s.text for s in _score("how many stores are closing", [_hit(text, 1)])]
+    assert texts == ["The company will close 523 stores."]
+
+
+def test_who_prefers_a_person_to_an_organisation() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("The meeting was about US Secretary of State Condoleezza Rice.", 1)]
+    best = _score("Who was the meeting about?", hits, only_type)[0]
+    assert best.wanted[0].text == "Condoleezza Rice"

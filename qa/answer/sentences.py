@@ -135,11 +135,13 @@ def is_heading(text: str, sentence: str, start: int, end: int, title: str) -> bo
         >>> is_heading("Intro\\nIt rained.", "Intro", 0, 5, "")
         True
     """
-    if not sentence.strip():
-        return True
-    if sentence.strip().lower() == title.strip().lower() or sentence.lstrip().startswith("#"):
+    stripped = sentence.strip()
+    if not stripped or stripped.lower() == title.strip().lower() or stripped.startswith("#"):
         return True
     own_line = (start == 0 or text[start - 1] == "\n") and (end >= len(text) or text[end] == "\n")
+    # A question on a line of its own is a subheading ("How many stores are closing?").
+    if own_line and stripped.endswith("?"):
+        return True
     return own_line and len(sentence.split()) <= _HEADING_WORDS \
         and not _SENTENCE_END.search(sentence)
 
@@ -260,8 +262,11 @@ def _wanted_entities(question: str, texts: Sequence[str],
     if intent.kind != "entity":
         return [() for _ in texts]
     asked = question.lower()
-    return [tuple(e for e in found if e.label in intent.labels and e.text.lower() not in asked
-                  and _specific(e)) for found in entities(list(texts))]
+    # The kinds come in order of preference: a person before an organisation for "who".
+    return [tuple(sorted((e for e in found if e.label in intent.labels
+                          and e.text.lower() not in asked and _specific(e)),
+                         key=lambda e: (intent.labels.index(e.label), e.start)))
+            for found in entities(list(texts))]
 
 
 def _specific(entity: Entity) -> bool:
