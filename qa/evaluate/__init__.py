@@ -14,7 +14,7 @@ from typing import Any
 from ..answer.answerer import Answerer
 from ..config import Settings
 from .answers import abstention_rate, contains_answer, evaluate_answers, normalize_answer
-from .dataset import Dataset, Query, asked_on, load_dataset, read_queries
+from .dataset import Dataset, Query, asked_on, load_dataset, read_queries, sample_queries
 from .retrieval import METRICS, doc_ranking, evaluate_retrieval, score_ranking
 from .sentences import evaluate_sentence_ranking
 
@@ -22,12 +22,12 @@ __all__ = [
     "METRICS", "Dataset", "Query", "abstention_rate", "asked_on", "contains_answer",
     "default_eval_index", "doc_ranking", "evaluate_answers", "evaluate_retrieval",
     "format_table", "load_dataset", "normalize_answer", "read_queries", "run_eval",
-    "score_ranking",
+    "sample_queries", "score_ranking",
 ]
 
 
-def run_eval(answerer: Answerer, dataset: Dataset, *,
-             out_of_corpus: Sequence[Query] = ()) -> dict[str, Any]:
+def run_eval(answerer: Answerer, dataset: Dataset, *, out_of_corpus: Sequence[Query] = (),
+             answers: bool = True) -> dict[str, Any]:
     """The `qa eval --json` object for one dataset."""
     began = time.perf_counter()
     result: dict[str, Any] = {
@@ -36,7 +36,7 @@ def run_eval(answerer: Answerer, dataset: Dataset, *,
         "retrieval": evaluate_retrieval(answerer.retriever, dataset),
     }
     abstention: dict[str, float] = {}
-    if dataset.answers is not None:
+    if dataset.answers is not None and answers:
         result["answers"], abstained = evaluate_answers(answerer, dataset)
         if dataset.answer_sentences is not None:
             result["answers"].update(evaluate_sentence_ranking(answerer, dataset))
@@ -46,7 +46,7 @@ def run_eval(answerer: Answerer, dataset: Dataset, *,
                         if q.qid in dataset.answers and not dataset.answers[q.qid]]
         if unanswerable:
             abstention["unanswerable"] = abstention_rate(answerer, unanswerable)
-    if out_of_corpus:
+    if out_of_corpus and answers:
         abstention["out_of_corpus"] = abstention_rate(answerer, out_of_corpus)
         if "false_on_answerable" not in abstention:
             abstention["false_on_answerable"] = abstention_rate(answerer, dataset.queries)

@@ -6,7 +6,9 @@ was asked) and `split` (which part of the data it belongs to); neither is a labe
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,9 +45,18 @@ class Dataset:
     paired_docs: dict[str, str] | None = None
 
 
-def load_dataset(directory: Path, *, split: str | None = None) -> Dataset:
+def sample_queries(queries: Sequence[Query], limit: int) -> list[Query]:
+    """A fixed sample of `limit` queries: the first by a hash of their ids, in their order."""
+    keep = set(sorted((q.qid for q in queries),
+                      key=lambda qid: hashlib.sha256(qid.encode()).hexdigest())[:limit])
+    return [q for q in queries if q.qid in keep]
+
+
+def load_dataset(directory: Path, *, split: str | None = None,
+                 limit: int | None = None) -> Dataset:
     """Read `corpus.jsonl`, `queries.jsonl` and `qrels/test.tsv` from a BEIR folder, keeping
-    only the queries of `split` (their `metadata.split`) when given.
+    only the queries of `split` (their `metadata.split`) when given, and a fixed sample of
+    `limit` of them when given.
 
     Raises:
         QAError: a file is missing or malformed.
@@ -64,6 +75,8 @@ def load_dataset(directory: Path, *, split: str | None = None) -> Dataset:
                   if split is None or q.split == split)
     if split is not None and not every:
         raise QAError(f"no query of {directory} has metadata.split {split!r}")
+    if limit:
+        every = tuple(sample_queries(every, limit))
     queries = tuple(q for q in every if q.qid in qrels)
     answers, sentences, paired = _read_answers(directory / "answers.jsonl")
     return Dataset(directory.resolve().name, corpus, queries, qrels, every, answers, sentences,
