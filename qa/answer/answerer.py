@@ -8,6 +8,7 @@ the documents don't hold it and cites nothing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
+from ..index.analysis import TextAnalyzer
+from ..index.entities import Entity
 from ..index.store import IndexStore
 from .dates import DateRange, parse_date_range
 from .followup import contextual_query
@@ -141,6 +144,8 @@ class Answerer:
                                      boost=when)
         retrieved = time.perf_counter()
         scored = self._score(query, question, hits[: self.settings.answer_passages], intent)
+        if query != question:
+            scored = _not_repeated(scored, history)
         support = self.support(question, query, hits, scored, intent)
         if support < self.settings.abstain_threshold:
             return self._abstain(question, query, hits, _timings(began, retrieved), dates,
@@ -150,7 +155,8 @@ class Answerer:
                         keywords=self.retriever.store.analyzer.keywords,
                         question_terms=set(self.retriever.store.analyzer.keywords([query])[0]))
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
-        short = short_answer(chosen[0]) if chosen else None
+        short = (short_answer(chosen[0], self.retriever.store.analyzer.keywords([query])[0],
+                              self.retriever.store.analyzer) if chosen else None)
         return Answer(question, answer_text(citations, short), False, citations, query, (),
                       _timings(began, retrieved), dates, round(support, 4), short)
 
@@ -220,12 +226,34 @@ class Answerer:
                               idf=store.lexical.idf, collection_size=store.count)
 
 
-def short_answer(best: ScoredSentence) -> ShortAnswer | None:
-    """The first entity of the wanted kind in the best sentence, as citation 1's short
-    answer (None when the question wants no entity or the sentence holds none)."""
+def _not_repeated(scored: list[ScoredSentence],
+                  history: Sequence[dict[str, str]]) -> list[ScoredSentence]:
+    """A follow-up asks something new: the sentences the last answer already quoted go last
+    (the topic words carried into the query would otherwise bring them back first)."""
+    last = next((t.get("content") or "" for t in reversed(history)
+                 if t.get("role") == "assistant"), "")
+    if not last:
+        return scored
+    return sorted(scored, key=lambda s: s.text in last)  # stable: order kept otherwise
+
+
+def short_answer(best: ScoredSentence, query_terms: Sequence[str],
+                 analyzer: TextAnalyzer) -> ShortAnswer | None:
+    """The entity of the wanted kind in the best sentence that stands nearest the question's
+    own words ("next president" → the name beside "president-elect"), as citation 1's short
+    answer; None when the question wants no entity or the sentence holds none."""
     if not best.wanted:
         return None
-    entity = best.wanted[0]
+    text = best.text
+    terms = set(query_terms)
+    anchors = [m.start() for m in re.finditer(r"\w+", text)
+               if (analyzer.keywords([m.group()])[0] or [""])[0] in terms]
+
+    def distance(entity: Entity) -> int:
+        return min((abs(a - entity.start) for a in anchors), default=0)
+
+    # `wanted` is in order of preference; the nearest wins, preference breaks ties.
+    entity = min(best.wanted, key=distance)
     return ShortAnswer(entity.text, 1, best.start + entity.start, best.start + entity.end)
 
 
