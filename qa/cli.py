@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="another dataset's queries.jsonl: report how often they are abstained on")
     p.add_argument("--no-dates", action="store_true",
                    help="ignore dates in questions (to measure what date awareness adds)")
+    p.add_argument("--retrieval-only", action="store_true",
+                   help="only the retrieval figures (no answers, no abstention)")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="a fixed sample of N queries (and N out-of-corpus ones), for a quick look")
+    p.add_argument("--split", metavar="NAME",
+                   help="only the queries whose metadata.split is NAME (e.g. dev or test)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -227,10 +233,17 @@ def _serve(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
 def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
           err: TextIO) -> int:
     from .answer.answerer import load_answerer
-    from .evaluate import default_eval_index, format_table, load_dataset, read_queries, run_eval
+    from .evaluate import (
+        default_eval_index,
+        format_table,
+        load_dataset,
+        read_queries,
+        run_eval,
+        sample_queries,
+    )
     from .index.builder import index_paths
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, split=args.split, limit=args.limit)
     index_dir = args.index or default_eval_index(args.dataset, settings)
     if index_dir.resolve() == Path("index").resolve():
         raise QAError("qa eval never writes index/; give another --index folder")
@@ -251,7 +264,10 @@ def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO
     if args.no_dates:
         settings = settings.with_overrides(date_weight=0.0)
     others = read_queries(args.out_of_corpus) if args.out_of_corpus else []
-    result = run_eval(load_answerer(settings), dataset, out_of_corpus=others)
+    if args.limit:
+        others = sample_queries(others, args.limit)
+    result = run_eval(load_answerer(settings), dataset, out_of_corpus=others,
+                      answers=not args.retrieval_only)
     print(json.dumps(result) if args.json else format_table(result), file=out)
     return 0
 

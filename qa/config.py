@@ -109,27 +109,18 @@ class Settings:
     date_weight: float = 1.0
     # Near-duplicates: hits whose vectors are at least this similar to a better hit are dropped.
     duplicate_cosine: float = 0.95
-    # Answering: sentences are drawn from the top `answer_passages` passages and scored by
-    # cosine + the weighted evidence below (see qa/sentences.py); up to `answer_sentences`
-    # are quoted, the later ones only within `sentence_margin` of the best. Tuned on SQuAD 2.0
-    # (benchmarks/tune_sentences.py): on a 728-question sample, the first sentence holds the
-    # answer for 79% of the questions answered, one of those shown for 90%.
+    # Answering: sentences are drawn from the top `answer_passages` passages and scored by a
+    # fitted model (qa/answer/sentences.py, benchmarks/fit_sentences.py); up to
+    # `answer_sentences` are quoted, the later ones only when they score within
+    # `sentence_margin` of the best (in the model's logit units) and add something new.
     answer_sentences: int = 3
     answer_passages: int = 5
-    sentence_lexical_weight: float = 0.8
-    sentence_context_weight: float = 0.3
-    sentence_type_weight: float = 0.2
-    sentence_rank_weight: float = 0.1
-    sentence_margin: float = 0.5
-    # Abstention: the support for an answer is (1 - w) * the best passage's cosine + w * the
-    # IDF-weighted share of the question's keywords found in one of the top passages
-    # (w = `abstain_keyword_weight`). Below `abstain_threshold` the documents are taken not to
-    # hold the answer. Calibrated on data (benchmarks/calibrate_abstention.py, qa eval): 1.9%
-    # false abstention on SQuAD's answerable questions, while scifact's claims asked of the
-    # SQuAD index are abstained on 91% of the time (0.474 would give 5% and 98%: fewer
-    # made-up-looking answers, more false "not in the documents").
-    abstain_threshold: float = 0.415
-    abstain_keyword_weight: float = 0.5
+    sentence_margin: float = 2.0
+    # Abstention: the support for an answer is a probability from a fitted model over
+    # meaning, keyword, name and entity signals (qa/answer/support.py,
+    # benchmarks/fit_support.py). Below `abstain_threshold` the documents are taken not to
+    # hold the answer; `abstain_passages` top passages are checked for the question's words.
+    abstain_threshold: float = 0.5
     abstain_passages: int = 3
     # Serving.
     host: str = "127.0.0.1"

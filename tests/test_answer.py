@@ -70,3 +70,36 @@ def test_answer_serialises_to_plain_json(answerer: Answerer) -> None:
     assert set(data["citations"][0]) >= {
         "n", "doc_id", "title", "date", "source", "passage", "passage_start", "passage_end",
         "highlight_start", "highlight_end", "page", "scores"}
+
+
+def test_an_overview_quotes_the_lead_sentences_not_keyword_matches(answerer: Answerer) -> None:
+    answer = answerer.ask("What is this article about?")
+    assert not answer.abstained
+    check_consistent(answer)
+    leads = [c.highlight for c in answer.citations]
+    assert leads == ["The zoo opened a new hall.", "The tax office changed its filing rules."]
+
+
+def test_an_overview_of_a_month_keeps_to_the_documents_of_that_month(answerer: Answerer) -> None:
+    answer = answerer.ask("What happened in May 2020?")
+    assert {c.title for c in answer.citations} == {"Zoo news"}  # its first two sentences
+    empty = answerer.ask("What happened in May 2024?")
+    assert empty.abstained and "no documents dated 2024-05-01 to 2024-05-31" in empty.answer
+
+
+def test_a_short_answer_leads_with_the_phrase_asked_for(answerer: Answerer) -> None:
+    answer = answerer.ask("When did the zebras arrive from Kenya?")
+    short = answer.short_answer
+    assert short is not None and short.text == "Monday" and short.n == 1
+    cited = answer.citations[0]
+    assert cited.highlight_start <= short.start < short.end <= cited.highlight_end
+    document = answerer.retriever.store.catalog.document(cited.doc_id).text
+    assert document[short.start : short.end] == "Monday"
+    assert answer.answer.startswith("Monday — Zebras arrived from Kenya on Monday.")
+    assert answer.to_dict()["short_answer"] == {"text": "Monday", "n": 1, "start": short.start,
+                                                "end": short.end}
+
+
+def test_no_short_answer_when_the_question_wants_no_entity(answerer: Answerer) -> None:
+    assert answerer.ask("Where did the zebras arrive from?").short_answer is not None
+    assert answerer.ask("What did the zoo open?").short_answer is None

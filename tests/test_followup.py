@@ -57,3 +57,46 @@ def test_the_last_self_contained_question_anchors_a_chain_of_follow_ups() -> Non
     ]
     query = contextual_query("Where was its capital?", history)
     assert "Yuan" in query and "dynasty" in query
+
+
+def test_a_question_the_documents_could_not_answer_never_becomes_the_topic() -> None:
+    history = [
+        {"role": "user", "content": "What did Putin say about the letter from Bush?"},
+        {"role": "assistant", "content": "Putin called the letter 'a very serious document'. [1]"},
+        {"role": "user", "content": "What did the Chinese government say about the talks?"},
+        {"role": "assistant", "content": "I could not find an answer to this in the documents."},
+    ]
+    query = contextual_query("What did he promise?", history)
+    assert "Chinese" not in query and "government" not in query
+    assert "Putin" in query
+
+
+def test_a_question_with_its_own_topic_is_never_rewritten() -> None:
+    history = [{"role": "user", "content": "Who opened the new bridge?"},
+               {"role": "assistant", "content": "The mayor opened it on Monday. [1]"}]
+    for question in ("Why did residents petition the council?", "What did Lavrov say?",
+                     "What will happen to Putin?"):
+        assert not leans_on_context(question)
+        assert contextual_query(question, history) == question
+
+
+def test_he_and_there_resolve_to_the_last_person_and_place() -> None:
+    history = [
+        {"role": "user", "content": "Who met the Russian foreign minister?"},
+        {"role": "assistant", "content": "Condoleezza Rice met Sergei Lavrov in Moscow. [1]"},
+    ]
+    assert "Condoleezza Rice" in contextual_query("What did he promise?", history)
+    assert "Moscow" in contextual_query("What happened there?", history)
+
+
+def test_the_topic_carries_across_several_follow_ups() -> None:
+    history = [
+        {"role": "user", "content": "Where will the US put its missile shield?"},
+        {"role": "assistant", "content": "In Poland and the Czech Republic. [1]"},
+        {"role": "user", "content": "By when?"},
+        {"role": "assistant", "content": "By 2013. [1]"},
+        {"role": "user", "content": "Why?"},
+        {"role": "assistant", "content": "To protect against Iran. [1]"},
+    ]
+    query = contextual_query("And what does Russia think of it?", history)
+    assert "missile" in query and "shield" in query

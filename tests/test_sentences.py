@@ -1,4 +1,4 @@
-"""Choosing the answering sentence: semantic, keyword and answer-type evidence, and margins."""
+"""Choosing the answering sentence: features, the fitted model, headings, and what is added."""
 
 from __future__ import annotations
 
@@ -7,48 +7,95 @@ from collections.abc import Sequence
 import numpy as np
 from conftest import FakeEmbedder
 
+from qa.answer.intent import intent_of
 from qa.answer.retrieval import Hit
-from qa.answer.sentences import choose, expected_type, score_sentences
-from qa.config import Settings
+from qa.answer.sentences import (
+    FEATURES,
+    ScoredSentence,
+    SentenceModel,
+    SentenceScorer,
+    choose,
+    is_heading,
+    keyword_weights,
+)
 from qa.index.analysis import TextAnalyzer
 from qa.index.parts import StoredPassage
 
-keywords = TextAnalyzer().keywords
+ANALYZER = TextAnalyzer()
 
 
-def _hit(text: str, rank: int, doc: str = "d") -> Hit:
-    passage = StoredPassage(rank, doc, 0, 0, len(text), None, text, "T", None, "s")
+def _hit(text: str, rank: int, doc: str = "d", title: str = "T") -> Hit:
+    passage = StoredPassage(rank, doc, 0, 0, len(text), None, text, title, None, "s")
     return Hit(passage, rank, 1.0 / rank, rank, 0.5, rank, 1.0)
 
 
-def _score(question: str, hits: Sequence[Hit], **weights: float):  # type: ignore[no-untyped-def]
-    settings = Settings().with_overrides(**weights)
-    return score_sentences(question, hits, embed=FakeEmbedder().embed, terms=keywords,
-                           idf=lambda terms: dict.fromkeys(terms, 1.0), settings=settings)
+def _score(question: str, hits: Sequence[Hit], model: SentenceModel | None = None,
+           size: int = 10) -> list[ScoredSentence]:
+    scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=size,
+                            model=model)
+    return scorer.score(question, hits)
+
+
+def test_the_bundled_model_names_every_feature_once() -> None:
+    model = SentenceModel.bundled()
+    assert sorted(model.features) == sorted(FEATURES) and len(model.weights) == len(FEATURES)
 
 
 def test_the_sentence_with_the_question_keywords_wins() -> None:
     hits = [_hit("The weather was mild. Zebras arrived from Kenya on Monday. Tickets cost more.", 1)]
     best = _score("Where did the zebras arrive from?", hits)[0]
     assert best.text == "Zebras arrived from Kenya on Monday."
-    assert best.lexical == 1.0
+    assert best.feature("lexical") == 1.0
 
 
-def test_answer_type_breaks_a_tie_for_when_questions() -> None:
-    hits = [_hit("The bridge opening was delayed. The bridge opened in 1932.", 1)]
-    scored = _score("When did the bridge open?", hits, sentence_type_weight=0.5)
-    assert scored[0].text == "The bridge opened in 1932."
-    assert scored[0].type_match == 1.0 and scored[1].type_match == 0.0
+def test_a_when_question_wants_a_date_found_by_spacy() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("The bridge opening was delayed again and again. The bridge opened on May 27, 1937.", 1)]
+    scored = _score("When did the bridge open?", hits, only_type)
+    assert scored[0].text == "The bridge opened on May 27, 1937."
+    assert [e.label for e in scored[0].wanted] == ["DATE"]
+    assert scored[1].feature("type_match") == 0.0
+    vague = _score("When did the bridge open?", [_hit("The bridge took years to open.", 1)],
+                   only_type)
+    assert vague[0].wanted == ()  # "years" is a DATE to spaCy, but names no time
 
 
-def test_expected_types() -> None:
-    when, many, who = (expected_type(q) for q in ("When was it built?", "How many died?",
-                                                  "Who built the Eiffel Tower?"))
-    assert when is not None and when("It was built in 1889.") and not when("It is tall.")
-    assert many is not None and many("About 300 people died.") and not many("Many died.")
-    assert who is not None and who("It was built by Gustave Eiffel.")
-    assert not who("It was built for the Eiffel fair.")
-    assert expected_type("Why is the sky blue?") is None
+def test_an_entity_the_question_already_names_is_not_an_answer() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    scored = _score("Who met Lavrov?", [_hit("Lavrov spoke. Rice met Lavrov in Moscow.", 1)],
+                    only_type)
+    assert scored[0].text == "Rice met Lavrov in Moscow."
+    assert "Lavrov" not in {e.text for e in scored[0].wanted}
+
+
+def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
+    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
+    hits = [_hit("Russia objects to the plan. Russia believes the system would threaten its "
+                 "deterrent.", 1)]
+    assert intent_of("Why does Russia object?").kind == "reason"
+    assert _score("Why does Russia object?", hits, only_cue)[0].text.startswith("Russia believes")
+
+
+def test_headings_and_titles_are_never_quoted() -> None:
+    text = "Missile talks\nThe talks began in Moscow.\n# Background\nThey ended on Tuesday."
+    texts = [s.text for s in _score("missile talks background", [_hit(text, 1, title="Missile talks")])]
+    assert texts == ["The talks began in Moscow.", "They ended on Tuesday."]
+    assert is_heading("Intro\nIt rained.", "Intro", 0, 5, "")
+    assert not is_heading("It rained. Then it stopped.", "It rained.", 0, 10, "")
+
+
+def test_rarity_comes_from_general_english_in_a_small_collection() -> None:
+    weights = keyword_weights("Who said Medvedev would follow Putin?", ANALYZER, {}, 1)
+    assert weights["medvedev"] > weights["follow"] > 0
+    assert "said" not in weights  # a conversation word, never a keyword
+
+
+def test_the_collection_takes_over_as_it_grows() -> None:
+    idf = {"missil": 0.1}
+    small = keyword_weights("missile", ANALYZER, idf, 10)["missil"]
+    large = keyword_weights("missile", ANALYZER, idf, 1_000_000)["missil"]
+    assert small > 3 and large < 0.2
 
 
 def test_passage_rank_counts() -> None:
@@ -57,18 +104,32 @@ def test_passage_rank_counts() -> None:
     assert scored[0].hit.doc_id == "a" and scored[0].score > scored[1].score
 
 
-def test_choose_keeps_close_non_overlapping_sentences() -> None:
-    hits = [_hit("Alpha beta. Gamma delta. Epsilon zeta.", 1)]
-    scored = _score("alpha beta gamma", hits)
-    assert [s.text for s in choose(scored, limit=1, margin=1.0)] == ["Alpha beta."]
-    assert len(choose(scored, limit=3, margin=10.0)) == 3
-    tight = choose(scored, limit=3, margin=0.0)
-    assert len(tight) == 1
+def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
+    hits = [_hit("Zebras came from Kenya. Zebras came from Kenya by boat. Giraffes came too.", 1)]
+    scored = _score("zebras Kenya giraffes", hits, SentenceModel(("lexical",), (1.0,), 0.0))
+    terms = set(ANALYZER.keywords(["zebras Kenya giraffes"])[0])
+    chosen = choose(scored, limit=3, margin=10.0, keywords=ANALYZER.keywords,
+                    question_terms=terms)
+    assert [c.text for c in chosen] == ["Zebras came from Kenya.", "Giraffes came too."]
+    assert len(choose(scored, limit=3, margin=0.0, keywords=ANALYZER.keywords,
+                      question_terms=terms)) == 1
 
 
 def test_sentence_offsets_point_into_the_document() -> None:
     text = "First sentence here. Second one about zebras."
-    hit = _hit(text, 1)
-    best = _score("zebras", [hit])[0]
+    best = _score("zebras", [_hit(text, 1)])[0]
     assert text[best.start : best.end] == "Second one about zebras."
     assert np.isfinite(best.score)
+
+
+def test_a_question_on_a_line_of_its_own_is_a_subheading() -> None:
+    text = "Stores to close\n\nHow many stores are closing?\nThe company will close 523 stores."
+    texts = [s.text for s in _score("how many stores are closing", [_hit(text, 1)])]
+    assert texts == ["The company will close 523 stores."]
+
+
+def test_who_prefers_a_person_to_an_organisation() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("The meeting was about US Secretary of State Condoleezza Rice.", 1)]
+    best = _score("Who was the meeting about?", hits, only_type)[0]
+    assert best.wanted[0].text == "Condoleezza Rice"

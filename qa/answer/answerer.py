@@ -8,21 +8,27 @@ the documents don't hold it and cites nothing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from ..config import Settings
-from ..index.store import IndexStore
-from .dates import parse_date_range
-from .followup import contextual_query
-from .question import require_question
-from .retrieval import Filters, Hit, Retriever
-from .sentences import choose, keyword_share, score_sentences
+import numpy as np
 
-NOT_FOUND = "I could not find an answer to this in the documents."
+from ..config import Settings
+from ..index.analysis import TextAnalyzer
+from ..index.entities import Entity
+from ..index.store import IndexStore
+from .dates import DateRange, parse_date_range
+from .followup import contextual_query
+from .intent import Intent, intent_of
+from .overview import overview
+from .question import NOT_FOUND, require_question
+from .retrieval import Filters, Hit, Retriever
+from .sentences import ScoredSentence, SentenceScorer, choose
+from .support import SupportModel, support_features
 
 
 @dataclass(frozen=True)
@@ -129,44 +135,133 @@ class Answerer:
         question = require_question(question)
         began = time.perf_counter()
         query = contextual_query(question, history)
+        intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
+        dates = (when.start, when.end) if when else None
+        if intent.kind == "overview":
+            return self._overview(question, query, filters, when, began)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when)
         retrieved = time.perf_counter()
-        dates = (when.start, when.end) if when else None
-        support = self.support(query, hits)
+        scored = self._score(query, question, hits[: self.settings.answer_passages], intent)
+        if query != question:
+            scored = _not_repeated(scored, history)
+        support = self.support(question, query, hits, scored, intent)
         if support < self.settings.abstain_threshold:
-            related = tuple(_citation(i, h, h.passage.start, h.passage.start)
-                            for i, h in enumerate(hits[:3], 1))
-            return Answer(question, NOT_FOUND, True, (), query, related,
-                          _timings(began, retrieved), dates, round(support, 4))
-        store = self.retriever.store
-        scored = score_sentences(
-            query, hits[: self.settings.answer_passages], embed=self.retriever.embedder.embed,
-            terms=store.analyzer.keywords, idf=store.lexical.idf, settings=self.settings,
-            focus=question,
-        )
+            return self._abstain(question, query, hits, _timings(began, retrieved), dates,
+                                 support)
         chosen = choose(scored, limit=self.settings.answer_sentences,
-                        margin=self.settings.sentence_margin)
+                        margin=self.settings.sentence_margin,
+                        keywords=self.retriever.store.analyzer.keywords,
+                        question_terms=set(self.retriever.store.analyzer.keywords([query])[0]))
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
-        text = " ".join(f"{c.highlight} [{c.n}]" for c in citations)
-        return Answer(question, text, False, citations, query, (), _timings(began, retrieved),
-                      dates, round(support, 4))
+        short = (short_answer(chosen[0], self.retriever.store.analyzer.keywords([query])[0],
+                              self.retriever.store.analyzer) if chosen else None)
+        return Answer(question, answer_text(citations, short), False, citations, query, (),
+                      _timings(began, retrieved), dates, round(support, 4), short)
 
-    def support(self, query: str, hits: Sequence[Hit]) -> float:
-        """How well the top passages back an answer to `query`, in [0, 1]: a blend of the best
-        cosine and the share of the query's keywords (IDF-weighted) one passage contains."""
-        if not hits:
-            return 0.0
+    def _abstain(self, question: str, query: str, hits: Sequence[Hit],
+                 timings: dict[str, float], dates: tuple[str, str] | None, support: float,
+                 message: str = NOT_FOUND) -> Answer:
+        """The documents don't hold it: say so, and show the closest passages as related."""
+        related = tuple(_citation(i, h, h.passage.start, h.passage.start)
+                        for i, h in enumerate(hits[:3], 1))
+        return Answer(question, message, True, (), query, related, timings, dates,
+                      round(support, 4))
+
+    def _overview(self, question: str, query: str, filters: Filters | None,
+                  when: DateRange | None, began: float) -> Answer:
+        """What the best documents (or those of the date asked about) are about: their lead
+        sentences, not sentences sharing the question's words."""
+        dates = (when.start, when.end) if when else None
+        found = overview(self.retriever, query, filters=filters, when=when,
+                         documents=self.settings.answer_sentences)
+        retrieved = time.perf_counter()
+        if not found:
+            where = f" dated {when.start} to {when.end}" if when else ""
+            return self._abstain(question, query, (), _timings(began, retrieved), dates, 0.0,
+                                 f"There are no documents{where} to summarise.")
+        citations = tuple(_citation(n, hit, start, end)
+                          for n, (hit, start, end) in enumerate(found, 1))
+        return Answer(question, answer_text(citations, None), False, citations, query, (),
+                      _timings(began, retrieved), dates, 1.0)
+
+    def rank_document_sentences(self, question: str, doc_id: str) -> list[ScoredSentence]:
+        """Every sentence of one document, ranked as answers to `question` (as if the whole
+        document had been retrieved first): what WikiQA's sentence-ranking protocol measures.
+        """
+        catalog = self.retriever.store.catalog
+        ids = [pid for pid, _ in catalog.passages_of(doc_id)]
+        vectors = self.retriever.store.dense.vectors(ids)
+        query_vector = self.retriever.embedder.embed([question])[0]
+        hits = [Hit(passage=p, fused_rank=1, fused_score=0.0, dense_rank=None,
+                    dense_score=float(v @ query_vector), bm25_rank=None, bm25_score=None)
+                for p, v in zip(catalog.passages(ids), vectors, strict=True)]
+        return self._score(question, question, hits, intent_of(question))
+
+    def support(self, question: str, query: str, hits: Sequence[Hit],
+                scored: Sequence[ScoredSentence], intent: Intent) -> float:
+        """The probability that the passages hold the answer (`qa.answer.support`)."""
+        return SupportModel.bundled().probability(
+            self.support_features(question, query, hits, scored, intent))
+
+    def support_features(self, question: str, query: str, hits: Sequence[Hit],
+                         scored: Sequence[ScoredSentence], intent: Intent) -> np.ndarray:
+        """The signals the support model weighs, for one question's hits and sentences."""
         store = self.retriever.store
-        keywords = store.analyzer.keywords
-        idf = store.lexical.idf(sorted(set(keywords([query])[0])))
         top = hits[: self.settings.abstain_passages]
-        coverage = max(keyword_share(idf, set(words)) for words in
-                       keywords([f"{h.passage.title}\n{h.passage.text}" for h in top]))
-        cosine = max(h.dense_score for h in hits)
-        w = self.settings.abstain_keyword_weight
-        return (1 - w) * cosine + w * coverage
+        return support_features(
+            question, hits, scored, weights=self._scorer().weights(query, question),
+            keywords=store.analyzer.keywords([f"{h.passage.title}\n{h.passage.text}"
+                                              for h in top]),
+            intent=intent)
+
+    def _score(self, query: str, question: str, hits: Sequence[Hit],
+               intent: Intent) -> list[ScoredSentence]:
+        return self._scorer().score(query, hits, focus=question, intent=intent)
+
+    def _scorer(self) -> SentenceScorer:
+        store = self.retriever.store
+        return SentenceScorer(embed=self.retriever.embedder.embed, analyzer=store.analyzer,
+                              idf=store.lexical.idf, collection_size=store.count)
+
+
+def _not_repeated(scored: list[ScoredSentence],
+                  history: Sequence[dict[str, str]]) -> list[ScoredSentence]:
+    """A follow-up asks something new: the sentences the last answer already quoted go last
+    (the topic words carried into the query would otherwise bring them back first)."""
+    last = next((t.get("content") or "" for t in reversed(history)
+                 if t.get("role") == "assistant"), "")
+    if not last:
+        return scored
+    return sorted(scored, key=lambda s: s.text in last)  # stable: order kept otherwise
+
+
+def short_answer(best: ScoredSentence, query_terms: Sequence[str],
+                 analyzer: TextAnalyzer) -> ShortAnswer | None:
+    """The entity of the wanted kind in the best sentence that stands nearest the question's
+    own words ("next president" → the name beside "president-elect"), as citation 1's short
+    answer; None when the question wants no entity or the sentence holds none."""
+    if not best.wanted:
+        return None
+    text = best.text
+    terms = set(query_terms)
+    anchors = [m.start() for m in re.finditer(r"\w+", text)
+               if (analyzer.keywords([m.group()])[0] or [""])[0] in terms]
+
+    def distance(entity: Entity) -> int:
+        return min((abs(a - entity.start) for a in anchors), default=0)
+
+    # `wanted` is in order of preference; the nearest wins, preference breaks ties.
+    entity = min(best.wanted, key=distance)
+    return ShortAnswer(entity.text, 1, best.start + entity.start, best.start + entity.end)
+
+
+def answer_text(citations: Sequence[Citation], short: ShortAnswer | None) -> str:
+    """The answer as plain text: the short answer first when there is one, then each quoted
+    sentence with its [n]."""
+    text = " ".join(f"{c.highlight} [{c.n}]" for c in citations)
+    return f"{short.text} — {text}" if short is not None else text
 
 
 def _citation(n: int, hit: Hit, start: int, end: int) -> Citation:

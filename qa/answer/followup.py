@@ -1,29 +1,47 @@
 """Follow-up questions without a language model: carry the topic of earlier turns into the query.
 
 "And Russia?", "What did he say about it?", "By when?" lean on the conversation; "Who is the
-president of France?" does not. A question that leans on earlier turns is searched together
-with the key words of the previous question and the names in the previous answer; a
-self-contained question is searched as it is.
+president of France?" and "Why did residents petition the council?" do not, and are searched
+as they are. A question that leans on earlier turns is searched together with the key words
+of the conversation's last self-contained question that was answered (a turn the documents
+could not answer never becomes the topic), the names in the last answer, and what its
+pronouns point to: "he"/"she" the last person named, "there" the last place.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..index.analysis import PRONOUNS, WORD, names, topic_words
 from ..index.chunking import sentence_spans
+from ..index.entities import entities
+from .question import NOT_FOUND
 
-_OPENERS = ("and ", "but ", "also ", "what about", "how about", "so ", "then ", "what else",
-            "anything else", "why", "how come", "and?", "more")
+_OPENERS = ("and ", "and?", "but ", "also ", "what about", "how about", "so ", "then ",
+            "what else", "anything else", "more")
+_PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers", "himself", "herself"}
+_PLACE_PRONOUNS = {"there"}
 #: A question with a pronoun and at most this many topic words leans on the context.
 _MAX_TOPIC_WORDS_WITH_PRONOUN = 4
-#: A question of at most this many words with at most one topic word leans on the context.
+#: A question of at most this many words with at most one topic word, and no name, leans on
+#: the context ("Why?", "By when?", "How many?").
 _MAX_WORDS_OF_A_BARE_FOLLOW_UP = 6
 #: The previous answer's names are carried only into follow-ups with at most this many topic
 #: words of their own ("Who ended it?"); richer follow-ups are better served by the earlier
 #: question, while the names would pull back the passage that answered it.
 _MAX_TOPIC_WORDS_FOR_NAMES = 1
+#: How many earlier answered questions the topic may come from.
+_TOPIC_TURNS = 3
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """One answered user question and the answer's text."""
+
+    question: str
+    answer: str
 
 
 def leans_on_context(question: str) -> bool:
@@ -32,6 +50,8 @@ def leans_on_context(question: str) -> bool:
     Example:
         >>> leans_on_context("And Russia?"), leans_on_context("Who is the president of France?")
         (True, False)
+        >>> leans_on_context("Why?"), leans_on_context("Why did residents petition the council?")
+        (True, False)
     """
     lowered = question.lower().strip()
     words = [w.lower() for w in WORD.findall(question)]
@@ -39,19 +59,20 @@ def leans_on_context(question: str) -> bool:
         return False
     if lowered.startswith(_OPENERS):
         return True
-    has_pronoun = any(w in PRONOUNS for w in words)
     topics = topic_words(question)
-    if has_pronoun and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
+    if any(w in PRONOUNS for w in words) and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
         return True
-    return len(topics) <= 1 and len(words) <= _MAX_WORDS_OF_A_BARE_FOLLOW_UP
+    # A name ("Putin", "Lavrov") makes a short question stand on its own.
+    named = any(w[0].isupper() and w != WORD.findall(question)[0] for w in topics)
+    return len(topics) <= 1 and len(words) <= _MAX_WORDS_OF_A_BARE_FOLLOW_UP and not named
 
 
 def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     """The retrieval query for `question` given the earlier `history` turns.
 
-    Returns the question unchanged when it stands alone or there is no history; otherwise the
-    question followed by the topic words of the last user question and the capitalised names
-    of the last answer's first sentence.
+    Returns the question unchanged when it stands alone or no earlier question was answered;
+    otherwise the question followed by the conversation's topic words, the last answer's
+    names (for a bare follow-up) and what its pronouns refer to.
 
     Example:
         >>> contextual_query("By when?", [
@@ -60,20 +81,59 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
         'By when? US base missile shield Poland Czech Republic'
     """
     question = question.strip()
-    users = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
-    if not users or not leans_on_context(question):
+    turns = _answered(history)
+    if not turns or not leans_on_context(question):
         return question
-    # The last self-contained user question names the topic; later follow-ups add to it.
-    recent = users[-3:]
-    anchor = max((i for i, q in enumerate(recent) if not leans_on_context(q)), default=0)
-    context = " ".join(recent[anchor:])
-    answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content")]
+    # The last self-contained question names the topic; later follow-ups add to it.
+    recent = turns[-_TOPIC_TURNS:]
+    anchor = max((i for i, t in enumerate(recent) if not leans_on_context(t.question)),
+                 default=0)
+    context = " ".join(t.question for t in recent[anchor:])
     own = {w.lower() for w in topic_words(question)}
-    carried = (names(_first_sentence(answers[-1]))
-             if answers and len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES else [])
-    extra = [w for w in topic_words(context) + carried if w.lower() not in own]
+    last = _first_sentence(turns[-1].answer)
+    carried = names(last) if len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES else []
+    extra = [w for w in topic_words(context) + carried + _referents(question, recent)
+             if w.lower() not in own]
     extra = list(dict.fromkeys(extra))
     return f"{question} {' '.join(extra)}".strip() if extra else question
+
+
+def _answered(history: Sequence[dict[str, str]]) -> list[_Turn]:
+    """The user's questions that got an answer, with it; a question the documents could not
+    answer (or that got no reply) is left out, so it never becomes the topic."""
+    turns: list[_Turn] = []
+    pending: str | None = None
+    for turn in history:
+        content = (turn.get("content") or "").strip()
+        if turn.get("role") == "user":
+            pending = content or None
+        elif turn.get("role") == "assistant" and pending is not None:
+            if content and not content.startswith(NOT_FOUND[:20]):
+                turns.append(_Turn(pending, content))
+            pending = None
+    return turns
+
+
+def _referents(question: str, turns: Sequence[_Turn]) -> list[str]:
+    """What "he"/"she" (the last person named) and "there" (the last place named) refer to,
+    newest turn first."""
+    words = {w.lower() for w in WORD.findall(question)}
+    wanted: set[str] = set()
+    if words & _PERSON_PRONOUNS:
+        wanted.add("PERSON")
+    if words & _PLACE_PRONOUNS:
+        wanted |= {"GPE", "LOC", "FAC"}
+    if not wanted:
+        return []
+    texts = [text for t in reversed(turns) for text in (_first_sentence(t.answer), t.question)]
+    found: list[str] = []
+    for label in sorted(wanted):
+        for ents in entities(texts):
+            match = next((e.text for e in ents if e.label == label), None)
+            if match:
+                found.append(match)
+                break
+    return found
 
 
 def _first_sentence(text: str) -> str:

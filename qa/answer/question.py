@@ -37,6 +37,9 @@ def require_text(text: str, what: str) -> str:
                                f"at position {bad.start()}); send valid Unicode")
     return text
 
+#: What an answer says when the documents don't hold it.
+NOT_FOUND = "I could not find an answer to this in the documents."
+
 
 def require_question(question: str | None, *, max_chars: int | None = None) -> str:
     """The question without surrounding space.

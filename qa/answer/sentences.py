@@ -1,50 +1,104 @@
 """Choosing the answering sentence: every sentence of the top passages, scored against the question.
 
-The score adds four kinds of evidence, each in [0, 1] except the cosine:
+Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 
-- semantic: cosine similarity of sentence and question embeddings;
-- lexical: the share of the question's keywords (weighted by IDF, so rare words count more)
-  that the sentence contains, and that it and the sentence before it contain together;
-- type: the sentence holds the kind of thing the question asks for (a year for "when", a
-  number for "how many", a name for "who");
-- rank: the retrieval rank of the sentence's passage.
+- cosine: similarity of the sentence's and the question's embeddings;
+- lexical: the share of the question's keywords the sentence contains, each keyword weighted
+  by its rarity (general-English rarity from wordfreq, blended with the collection's IDF as the
+  collection grows, so one article is enough to tell "Medvedev" from "said");
+- context: the same share over the sentence and the one before it ("it", "they");
+- type_match: the question wants an entity (a person for "who", a date for "when", a number
+  for "how many") and the sentence holds one that the question doesn't name (spaCy NER);
+- cue: the question asks "why" and the sentence gives a reason ("because", "to protect",
+  "would threaten");
+- rank, passage: the retrieval rank of its passage and the passage's cosine;
+- short: the sentence has fewer than five words.
 
-The weights live in `Settings` and were tuned on SQuAD 2.0 (`benchmarks/tune_sentences.py`).
+A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`, coefficients in
+`qa/answer/models/sentences.json`) turns the features into one score. Headings and titles are
+never candidates.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 
 import numpy as np
 
-from ..config import Settings
-from ..index.analysis import NAME_INSIDE, NUMBER_CUE, TIME_CUE
+from ..index.analysis import TextAnalyzer
 from ..index.chunking import sentence_spans
+from ..index.entities import Entity, entities
+from .intent import Intent, intent_of
 from .retrieval import Hit
 
+FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short")
+#: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
+#: Collection size (passages) at which its own IDF and the background rarity weigh the same.
+_BLEND_PASSAGES = 2000
+#: Fewer words than this make a sentence "short" (a fragment, a caption).
+_SHORT_WORDS = 5
+#: A heading: at most this many words on a line of its own, not ending like a sentence.
+_HEADING_WORDS = 14
+_SENTENCE_END = re.compile(r"[.!?…:;\"'”’)\]]\s*$")
+_REASON_CUE = re.compile(
+    r"\b(because|since|due to|as a result|so that|in order to|to (?:protect|prevent|stop|"
+    r"avoid|counter|guard|defend)|threat\w*|fear\w*|concern\w*|worr\w*|reasons?|believ\w*|"
+    r"caus\w*|blam\w*|led to|in response|aim\w* to|against)\b", re.I)
+
+
+_MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
+_NUMBERISH = re.compile(
+    r"\d|\b[A-Z]|\b(?i:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half)\b")
+
+
+@dataclass(frozen=True)
+class SentenceModel:
+    """A logistic regression over `FEATURES`: score = bias + weights · features."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        """The logit of each row of features (columns in `FEATURES` order)."""
+        order = [FEATURES.index(name) for name in self.features]
+        return rows[:, order] @ np.asarray(self.weights) + self.bias
+
+    @staticmethod
+    @cache
+    def bundled() -> SentenceModel:
+        """The fitted model shipped in `qa/answer/models/sentences.json`."""
+        data = json.loads((files("qa.answer") / "models" / "sentences.json").read_text("utf-8"))
+        return SentenceModel(tuple(data["features"]), tuple(data["weights"]),
+                             float(data["bias"]))
 
 
 @dataclass(frozen=True)
 class ScoredSentence:
-    """A candidate sentence: its passage hit, its document offsets, and its score parts."""
+    """A candidate sentence: its passage hit, its document offsets, its features and score, and
+    the entities of the kind the question wants that it holds (offsets in the sentence)."""
 
     hit: Hit
     start: int
     end: int
-    semantic: float
-    lexical: float
-    type_match: float
-    rank: float
+    features: tuple[float, ...]
     score: float
+    wanted: tuple[Entity, ...] = ()
 
     @property
     def text(self) -> str:
         base = self.hit.passage.start
         return self.hit.passage.text[self.start - base : self.end - base]
+
+    def feature(self, name: str) -> float:
+        return self.features[FEATURES.index(name)]
 
 
 def keyword_share(weights: dict[str, float], words: set[str]) -> float:
@@ -58,110 +112,189 @@ def keyword_share(weights: dict[str, float], words: set[str]) -> float:
     return sum(w for term, w in weights.items() if term in words) / total if total else 0.0
 
 
+def keyword_weights(text: str, analyzer: TextAnalyzer, idf: dict[str, float],
+                    collection_size: int) -> dict[str, float]:
+    """How much each keyword of `text` matters: its general rarity blended with the
+    collection's IDF, the collection's share growing with its size.
+
+    Example:
+        >>> keyword_weights("missile talks", TextAnalyzer(), {"missil": 9.0, "talk": 1.0}, 0)
+        {'missil': 3.36, 'talk': 2.89}
+    """
+    background = analyzer.background_rarity(text)
+    share = collection_size / (collection_size + _BLEND_PASSAGES)
+    return {term: round((1 - share) * background.get(term, 0.0) + share * idf.get(term, 0.0), 4)
+            for term in analyzer.keywords([text])[0]}
+
+
+def is_heading(text: str, sentence: str, start: int, end: int, title: str) -> bool:
+    """Whether a sentence is a heading or the title rather than prose: the title itself, a
+    Markdown `#` line, or a short line of its own that doesn't end like a sentence.
+
+    Example:
+        >>> is_heading("Intro\\nIt rained.", "Intro", 0, 5, "")
+        True
+    """
+    stripped = sentence.strip()
+    if not stripped or stripped.lower() == title.strip().lower() or stripped.startswith("#"):
+        return True
+    own_line = (start == 0 or text[start - 1] == "\n") and (end >= len(text) or text[end] == "\n")
+    # A question on a line of its own is a subheading ("How many stores are closing?").
+    if own_line and stripped.endswith("?"):
+        return True
+    return own_line and len(sentence.split()) <= _HEADING_WORDS \
+        and not _SENTENCE_END.search(sentence)
+
+
 def candidate_spans(hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
-    """Every sentence of the hits' passages as (hit, doc start, doc end); repeats dropped."""
+    """Every prose sentence of the hits' passages as (hit, doc start, doc end); repeats,
+    headings and titles dropped."""
     seen: set[tuple[str, int, int]] = set()
     out = []
     for hit in hits:
-        base = hit.passage.start
-        for span in sentence_spans(hit.passage.text):
-            key = (hit.doc_id, base + span.start, base + span.end)
+        passage = hit.passage
+        for start, end in _prose(passage.text, passage.title):
+            key = (hit.doc_id, passage.start + start, passage.start + end)
             if key not in seen:
                 seen.add(key)
-                out.append((hit, base + span.start, base + span.end))
+                out.append((hit, *key[1:]))
     return out
 
 
-def expected_type(question: str) -> Callable[[str], bool] | None:
-    """A test for sentences holding what the question asks for, or None when it can't tell."""
-    q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|"
-                 r"number|amount)\b", q):
-        return lambda s: bool(NUMBER_CUE.search(s))
-    if re.search(r"\bwhen\b|\bwhat (year|date|century|decade|time|month|day)\b|\bby when\b", q):
-        return lambda s: bool(TIME_CUE.search(s))
-    if re.search(r"\b(who|whom|whose)\b", q):
-        asked = set(re.findall(r"[A-Z][a-z]+", question))
-        return lambda s: any(n not in asked for n in NAME_INSIDE.findall(s))
-    return None
+def _prose(text: str, title: str) -> list[tuple[int, int]]:
+    """The sentences of `text` without headings: a heading line glued to the sentence after it
+    (the splitter breaks only at blank lines) is cut off, and a sentence that is only a
+    heading is left out."""
+    out = []
+    for span in sentence_spans(text):
+        start, end = span.start, span.end
+        while (newline := text.find("\n", start, end)) >= 0 and is_heading(
+                text, text[start:newline].strip(), start, newline, title):
+            start = newline + 1
+            while start < end and text[start].isspace():
+                start += 1
+        if start < end and not is_heading(text, text[start:end], start, end, title):
+            out.append((start, end))
+    return out
 
 
-def score_sentences(
-    question: str,
-    hits: Sequence[Hit],
-    *,
-    embed: Callable[[Sequence[str]], np.ndarray],
-    terms: Callable[[Sequence[str]], list[list[str]]],
-    idf: Callable[[Sequence[str]], dict[str, float]],
-    settings: Settings,
-    focus: str | None = None,
-) -> list[ScoredSentence]:
-    """Score every sentence of `hits`' passages against `question`, best first.
+class SentenceScorer:
+    """Scores candidate sentences with a `SentenceModel` (the bundled one by default).
 
     Args:
-        question: what is asked (the retrieval query, with any context it carries).
-        hits: the passages to draw sentences from, best first.
         embed: text → unit vectors (the question is embedded with the sentences).
-        terms: texts → their keyword tokens (the same analysis as BM25).
-        idf: keyword → inverse document frequency in the index.
-        settings: the score weights.
-        focus: the user's own words when `question` also carries earlier turns' topic; its
-            keywords count double, so "What does Russia think about it?" prefers the sentence
-            about Russia over the one that answered the previous question.
+        analyzer: the index's text analysis (keywords, rarity).
+        idf: keyword → IDF in the collection.
+        collection_size: passages in the collection (how much its IDF is trusted).
     """
-    spans = candidate_spans(hits)
-    if not spans:
-        return []
-    texts = [h.passage.text[s - h.passage.start : e - h.passage.start] for h, s, e in spans]
-    vectors = embed([question, *texts])
-    cosine = vectors[1:] @ vectors[0]
-    weights = _keyword_weights(question, focus, terms, idf)
-    wants = expected_type(focus or question)
-    out = []
-    previous: tuple[Hit | None, set[str]] = (None, set())
-    for (hit, start, end), text, cos, words in zip(spans, texts, cosine, terms(texts),
-                                                   strict=True):
-        own = set(words)
-        # The sentence before often names what this one calls "it" or "they".
-        before = previous[1] if previous[0] is hit else set()
-        previous = (hit, own)
-        out.append(_scored(hit, start, end, float(cos), keyword_share(weights, own),
-                           keyword_share(weights, own | before),
-                           float(wants(text)) if wants is not None else 0.0, settings))
-    out.sort(key=lambda s: (-s.score, s.hit.fused_rank, s.start))
-    return out
+
+    def __init__(self, *, embed: Callable[[Sequence[str]], np.ndarray], analyzer: TextAnalyzer,
+                 idf: Callable[[Sequence[str]], dict[str, float]], collection_size: int,
+                 model: SentenceModel | None = None) -> None:
+        self.embed = embed
+        self.analyzer = analyzer
+        self.idf = idf
+        self.collection_size = collection_size
+        self.model = model or SentenceModel.bundled()
+
+    def weights(self, question: str, focus: str | None) -> dict[str, float]:
+        """Keyword weights of the question; the user's own words (`focus`) count double."""
+        terms = self.analyzer.keywords([question])[0]
+        weights = keyword_weights(question, self.analyzer, self.idf(sorted(set(terms))),
+                                  self.collection_size)
+        if focus is not None and focus != question:
+            for term in set(self.analyzer.keywords([focus])[0]) & set(weights):
+                weights[term] *= _FOCUS_BOOST
+        return weights
+
+    def score(self, question: str, hits: Sequence[Hit], *, focus: str | None = None,
+              intent: Intent | None = None) -> list[ScoredSentence]:
+        """Every candidate sentence of `hits`, best first.
+
+        Args:
+            question: what is asked (the retrieval query, with any context it carries).
+            hits: the passages to draw sentences from, best first.
+            focus: the user's own words when `question` also carries earlier turns' topic.
+            intent: what the question wants (read from `focus or question` by default).
+        """
+        spans = candidate_spans(hits)
+        if not spans:
+            return []
+        texts = [h.passage.text[s - h.passage.start : e - h.passage.start] for h, s, e in spans]
+        rows, wanted = self.features(question, spans, texts, focus=focus,
+                                     intent=intent or intent_of(focus or question))
+        scores = self.model.score(rows)
+        out = [ScoredSentence(hit, start, end, tuple(float(v) for v in row), float(score), ents)
+               for (hit, start, end), row, score, ents in zip(spans, rows, scores, wanted,
+                                                               strict=True)]
+        out.sort(key=lambda s: (-s.score, s.hit.fused_rank, s.start))
+        return out
+
+    def features(self, question: str, spans: Sequence[tuple[Hit, int, int]],
+                 texts: Sequence[str], *, focus: str | None,
+                 intent: Intent) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
+        """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
+        the entities of the wanted kinds it holds."""
+        vectors = self.embed([question, *texts])
+        cosine = vectors[1:] @ vectors[0]
+        weights = self.weights(question, focus)
+        wanted = _wanted_entities(focus or question, texts, intent)
+        rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
+        previous: tuple[Hit | None, set[str]] = (None, set())
+        for i, ((hit, _, _), text, words) in enumerate(
+                zip(spans, texts, self.analyzer.keywords(texts), strict=True)):
+            own = set(words)
+            # The sentence before often names what this one calls "it" or "they".
+            before = previous[1] if previous[0] is hit else set()
+            previous = (hit, own)
+            rows[i] = (float(cosine[i]), keyword_share(weights, own),
+                       keyword_share(weights, own | before), float(bool(wanted[i])),
+                       float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
+                       1.0 / hit.fused_rank, hit.dense_score,
+                       float(len(text.split()) < _SHORT_WORDS))
+        return rows, wanted
 
 
-def _keyword_weights(question: str, focus: str | None,
-                     terms: Callable[[Sequence[str]], list[list[str]]],
-                     idf: Callable[[Sequence[str]], dict[str, float]]) -> dict[str, float]:
-    """IDF of each keyword of the question; the user's own words (`focus`) count double."""
-    query_terms = set(terms([question])[0])
-    weights = idf(sorted(query_terms))
-    if focus is not None and focus != question:
-        for term in set(terms([focus])[0]) & query_terms:
-            weights[term] *= _FOCUS_BOOST
-    return weights
+def _wanted_entities(question: str, texts: Sequence[str],
+                     intent: Intent) -> list[tuple[Entity, ...]]:
+    """Per text, its entities of the labels the question wants that the question doesn't
+    already name (vague times and amounts, "years", "recent months", left out)."""
+    if intent.kind != "entity":
+        return [() for _ in texts]
+    asked = question.lower()
+    # The kinds come in order of preference: a person before an organisation for "who".
+    return [tuple(sorted((e for e in found if e.label in intent.labels
+                          and e.text.lower() not in asked and _specific(e)),
+                         key=lambda e: (intent.labels.index(e.label), e.start)))
+            for found in entities(list(texts))]
 
 
-def _scored(hit: Hit, start: int, end: int, cosine: float, lexical: float, context: float,
-            type_match: float, settings: Settings) -> ScoredSentence:
-    rank = 1.0 / hit.fused_rank
-    score = (cosine + settings.sentence_lexical_weight * lexical
-             + settings.sentence_context_weight * context
-             + settings.sentence_type_weight * type_match
-             + settings.sentence_rank_weight * rank)
-    return ScoredSentence(hit, start, end, cosine, lexical, type_match, rank, score)
+def _specific(entity: Entity) -> bool:
+    """A time or amount must name one: a digit, a capitalised word ("March", "Monday") or a
+    number word; names of people and places always do."""
+    if entity.label not in _MEASURES:
+        return True
+    return bool(_NUMBERISH.search(entity.text))
 
 
-def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float) -> list[ScoredSentence]:
-    """The best sentence, then up to `limit - 1` more that score within `margin` of it and
-    don't overlap a chosen one."""
+def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
+           keywords: Callable[[Sequence[str]], list[list[str]]],
+           question_terms: set[str]) -> list[ScoredSentence]:
+    """The best sentence, then up to `limit - 1` more that score within `margin` of it, don't
+    overlap a chosen one, and add something: a keyword of the question, or an entity of the
+    wanted kind, that the chosen ones lack."""
     chosen: list[ScoredSentence] = []
+    covered: set[str] = set()
     for cand in scored:
         if len(chosen) >= limit or (chosen and cand.score < chosen[0].score - margin):
             break
-        if all(cand.hit.doc_id != c.hit.doc_id or cand.start >= c.end or cand.end <= c.start
+        if any(cand.hit.doc_id == c.hit.doc_id and cand.start < c.end and cand.end > c.start
                for c in chosen):
-            chosen.append(cand)
+            continue
+        words = set(keywords([cand.text])[0]) & question_terms
+        new_entity = bool(cand.wanted) and not any(c.wanted for c in chosen)
+        if chosen and not (words - covered) and not new_entity:
+            continue
+        chosen.append(cand)
+        covered |= words
     return chosen

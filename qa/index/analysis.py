@@ -33,6 +33,9 @@ PRONOUNS = frozenset({
 })
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                        "sunday"})
+#: Rarity is `_ZIPF_CEILING - zipf`, capped at `_MAX_RARITY` (unknown words, names).
+_ZIPF_CEILING = 7.5
+_MAX_RARITY = 6.0
 #: A word as follow-ups and names see it (letters, digits, apostrophes, hyphens).
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 #: Cues that a sentence says when something happened (for "when" questions).
@@ -65,12 +68,45 @@ class TextAnalyzer:
     token_pattern: str = r"(?u)\b\w+\b"
     #: bm25s' stop list for BM25 ("en": 33 words).
     bm25_stopwords: str = "en"
-    #: bm25s' stop list for keywords ("en_plus": 179 words).
-    keyword_stopwords: str = "en_plus"
+    #: Stop list for keywords: "en_plus" is bm25s' 179 words; "conversation" adds the
+    #: question and conversation words and pronouns that carry no topic ("said", "tell").
+    keyword_stopwords: str = "conversation"
+    #: Where a word's rarity comes from before the collection is large enough to tell:
+    #: wordfreq's English frequencies (a Zipf scale, 0 for unknown words).
+    background: str = "wordfreq-en"
 
     def settings(self) -> dict[str, Any]:
-        """What the manifest records; another value means another analysis."""
+        """What the manifest records about text analysis."""
         return asdict(self)
+
+    def index_settings(self) -> dict[str, Any]:
+        """The settings the stored index depends on (the BM25 terms); another value here
+        means the index must be rebuilt."""
+        return {k: v for k, v in asdict(self).items()
+                if k in ("stemmer", "token_pattern", "bm25_stopwords")}
+
+    def background_rarity(self, text: str) -> dict[str, float]:
+        """How rare in general English each keyword of `text` is, by its stem: 7.5 minus
+        its Zipf frequency, within [0, 6] ("the" ≈ 0.2, "missile" ≈ 3.4, "Medvedev" ≈ 4.7,
+        an unknown word 6). Independent of the collection, so one article is enough.
+
+        Example:
+            >>> sorted(TextAnalyzer().background_rarity("the missile shield").items())
+            [('missil', 3.36), ('shield', 3.2)]
+        """
+        import Stemmer
+        from wordfreq import zipf_frequency
+
+        stem = Stemmer.Stemmer(self.stemmer).stemWord
+        skip = set(_stop_list(self.keyword_stopwords))
+        out: dict[str, float] = {}
+        for word in re.findall(self.token_pattern, text.lower()):
+            if word in skip:
+                continue
+            rarity = min(_MAX_RARITY, max(0.0, _ZIPF_CEILING - zipf_frequency(word, "en")))
+            key = stem(word)
+            out[key] = max(out.get(key, 0.0), round(rarity, 2))
+        return out
 
     def bm25_tokens(self, texts: Sequence[str], *, return_ids: bool = True) -> Any:
         """BM25 tokens: lower-cased words, the short stop list removed, stemmed.
@@ -100,6 +136,9 @@ class TextAnalyzer:
 
 
 def _stop_list(name: str) -> str | list[str]:
+    if name == "conversation":
+        # "us" stays a keyword: in news it is mostly the US.
+        return sorted(function_words() - {"us"})
     if name == "en_plus":
         from bm25s.stopwords import STOPWORDS_EN_PLUS
 

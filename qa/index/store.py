@@ -105,10 +105,12 @@ def _check_compatible(index_dir: Path, manifest: Manifest, model: str | None,
         raise IndexMismatchError(
             f"the index at {index_dir}/ was built with model {manifest.model!r}, not "
             f"{model!r}; {REBUILD_HINT}, or set QA_MODEL={manifest.model}")
-    if manifest.analysis and manifest.analysis != analyzer.settings() and not any_format:
+    stored = {k: manifest.analysis[k] for k in analyzer.index_settings()
+              if k in manifest.analysis}
+    if stored and stored != analyzer.index_settings() and not any_format:
         raise IndexMismatchError(
             f"the index at {index_dir}/ was built with other text-analysis settings "
-            f"({manifest.analysis}, now {analyzer.settings()}); {REBUILD_HINT}")
+            f"({stored}, now {analyzer.index_settings()}); {REBUILD_HINT}")
 
 
 def _check_counts(index_dir: Path, manifest: Manifest, found: tuple[int, int],

@@ -1,0 +1,93 @@
+"""What kind of answer a question wants: an overview, an entity of some type, a reason, or a fact.
+
+"What is this article about?" or "What happened in May 2024?" want the gist of the documents,
+not a sentence sharing the question's words; "Who…", "When…", "How many…" want a sentence
+holding a person, a date, a number (spaCy's entity labels); "Why…" wants a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["overview", "entity", "reason", "manner", "fact"]
+
+_PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
+_TIME = ("DATE", "TIME")
+_PLACE = ("GPE", "LOC", "FAC")
+_COUNT = ("CARDINAL", "QUANTITY")
+_AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
+
+_OVERVIEW = re.compile(
+    r"^\s*(?:(?:so|ok(?:ay)?|and|please)[,\s]+)?(?:"
+    r"what(?:'s| is| are| was)? (?:this|that|the|these|those) (?:article|document|doc|story|"
+    r"text|piece|report|paper|news|page|file)s? (?:about|on)|"
+    r"what(?:'s| is| are)? (?:it|this|that|they) about|"
+    r"(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me |us )?(?:a |an |the )?"
+    r"(?:\w+ )?(?:summary|overview|gist|rundown)|tl;?dr|(?:give me |what is |what's )?the gist)|"
+    r"what(?:'s| is)? the (?:news|main point|gist|story)|"
+    r"what(?:'s| has)? (?:happened|been happening|is happening|went on)(?: (?:in|during|on|"
+    r"over|since|last|this|the past|recently|lately|yesterday|today)\b.*)?\s*\??\s*$|"
+    r"(?:any|what(?:'s| is)?) (?:news|new)\b)",
+    re.IGNORECASE,
+)
+#: "Which/what <noun>" questions whose noun names the kind of entity wanted.
+_HEAD_NOUNS: dict[str, tuple[str, ...]] = {
+    "president": _PEOPLE, "leader": _PEOPLE, "person": _PEOPLE, "minister": _PEOPLE,
+    "official": _PEOPLE, "company": ("ORG",), "organization": ("ORG",),
+    "organisation": ("ORG",), "team": ("ORG",), "country": ("GPE",), "countries": ("GPE",),
+    "city": ("GPE",), "state": ("GPE",), "nation": ("GPE", "NORP"), "year": _TIME,
+    "date": _TIME, "day": _TIME, "month": _TIME, "century": _TIME, "decade": _TIME,
+    "time": _TIME, "percentage": ("PERCENT",), "number": _COUNT, "amount": _AMOUNT,
+}
+_WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
+    (re.compile(r"\bhow much\b", re.I), _AMOUNT),
+    (re.compile(r"\bhow (?:long|old)\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
+    (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy)\b", re.I), ("QUANTITY",)),
+    (re.compile(r"\b(?:when|by when|since when)\b", re.I), _TIME),
+    (re.compile(r"\bwhere\b", re.I), _PLACE),
+    (re.compile(r"\b(?:who|whom|whose)\b", re.I), _PEOPLE),
+]
+_WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
+_REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
+                     re.I)
+_MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy)\b)",
+                     re.I)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A question's kind, and for `entity`, the spaCy labels an answer would hold."""
+
+    kind: Kind
+    labels: tuple[str, ...] = ()
+
+
+def intent_of(question: str) -> Intent:
+    """Read what `question` wants.
+
+    Example:
+        >>> intent_of("What is this article about?").kind
+        'overview'
+        >>> intent_of("When will the system be ready?")
+        Intent(kind='entity', labels=('DATE', 'TIME'))
+        >>> intent_of("Why does Russia object?").kind
+        'reason'
+    """
+    if _OVERVIEW.search(question):
+        return Intent("overview")
+    for pattern, labels in _WH_TYPES:
+        if pattern.search(question):
+            return Intent("entity", labels)
+    which = _WHICH.search(question)
+    # "Which country…", "which American president…": the noun is one of the next two words.
+    for noun in (which.groups() if which else ()):
+        if noun and noun.lower() in _HEAD_NOUNS:
+            return Intent("entity", _HEAD_NOUNS[noun.lower()])
+    if _REASON.search(question):
+        return Intent("reason")
+    if _MANNER.search(question):
+        return Intent("manner")
+    return Intent("fact")

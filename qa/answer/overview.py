@@ -1,0 +1,79 @@
+"""Overviews: "What is this article about?", "Summarize the documents on X", "What happened in
+May 2024?" are answered with the lead sentences of the best documents, the way a news reader
+would tell you what a story is about.
+
+Which documents: those the question's own topic words find (if it names a topic), among those
+dated in the range it names (if it names one); with neither, the newest documents.
+"""
+
+from __future__ import annotations
+
+from ..index.analysis import topic_words
+from ..index.parts import Filters
+from .dates import DateRange
+from .retrieval import Hit, Retriever
+from .sentences import candidate_spans
+
+#: Words of overview requests that name no topic.
+_REQUEST_WORDS = {
+    "article", "articles", "document", "documents", "doc", "docs", "story", "stories", "text",
+    "texts", "piece", "report", "reports", "paper", "papers", "news", "page", "pages", "file",
+    "files", "summarize", "summarise", "summary", "overview", "gist", "rundown", "sum", "tl",
+    "dr", "tldr", "happened", "happening", "main", "point", "points", "give", "going", "new",
+    "lately", "recently", "today", "yesterday", "week", "month", "year", "last", "past",
+}
+#: A single document is summed up by this many of its first sentences.
+_SINGLE_DOCUMENT_SENTENCES = 2
+
+
+def overview(retriever: Retriever, query: str, *, filters: Filters | None,
+             when: DateRange | None, documents: int) -> list[tuple[Hit, int, int]]:
+    """Up to `documents` lead sentences, as (hit, document start, document end), best document
+    first; empty when no document matches."""
+    scope = _scope(filters, when)
+    topic = [w for w in topic_words(query) if w.lower() not in _REQUEST_WORDS
+             and not (when and w in when.text)]
+    if topic:
+        hits = retriever.search(" ".join(topic), k=documents * 4, filters=scope)
+        doc_ids = list(dict.fromkeys(h.doc_id for h in hits))
+    else:
+        doc_ids = _newest(retriever, scope)
+    doc_ids = doc_ids[:documents]
+    per_document = _SINGLE_DOCUMENT_SENTENCES if len(doc_ids) == 1 else 1
+    out: list[tuple[Hit, int, int]] = []
+    for doc_id in doc_ids:
+        out += _lead(retriever, doc_id, per_document)
+    return out
+
+
+def _scope(filters: Filters | None, when: DateRange | None) -> Filters | None:
+    """The filters, narrowed to the date range the question names."""
+    if when is None:
+        return filters
+    base = filters or Filters()
+    return Filters(source=base.source,
+                   date_from=max(d for d in (base.date_from, when.start) if d),
+                   date_to=min(d for d in (base.date_to, when.end) if d))
+
+
+def _newest(retriever: Retriever, scope: Filters | None) -> list[str]:
+    """Document ids within `scope`, newest first (undated last)."""
+    catalog = retriever.store.catalog
+    rows = catalog.documents()
+    if scope is not None and scope.active:
+        allowed = set(catalog.passage_doc_ids()[int(i)] for i in catalog.filter_ids(scope))
+        rows = [r for r in rows if r.doc_id in allowed]
+    rows.sort(key=lambda r: r.date or "", reverse=True)
+    return [r.doc_id for r in rows]
+
+
+def _lead(retriever: Retriever, doc_id: str, sentences: int) -> list[tuple[Hit, int, int]]:
+    """The first prose sentences of a document (headings and the title skipped)."""
+    catalog = retriever.store.catalog
+    first = [pid for pid, _ in catalog.passages_of(doc_id)][:1]
+    if not first:
+        return []
+    (passage,) = catalog.passages(first)
+    hit = Hit(passage=passage, fused_rank=1, fused_score=0.0, dense_rank=None, dense_score=0.0,
+              bm25_rank=None, bm25_score=None)
+    return [(hit, start, end) for _, start, end in candidate_spans([hit])[:sentences]]

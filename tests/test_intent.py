@@ -1,0 +1,36 @@
+"""What kind of answer a question wants, read from its wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer.intent import intent_of
+
+
+@pytest.mark.parametrize("question", [
+    "What is this article about?", "what's this about", "Summarize the documents on missiles",
+    "Can you summarise it?", "Give me a quick overview", "What happened in May 2024?",
+    "What happened last week?", "Any news?", "tl;dr",
+])
+def test_overview_requests(question: str) -> None:
+    assert intent_of(question).kind == "overview"
+
+
+@pytest.mark.parametrize(("question", "label"), [
+    ("Who took part in the talks?", "PERSON"), ("When will the shield be ready?", "DATE"),
+    ("Where will the system be based?", "GPE"), ("How many people died?", "CARDINAL"),
+    ("How much did it cost?", "MONEY"), ("Which American president is mentioned?", "PERSON"),
+    ("In what year did it open?", "DATE"), ("Which country objects?", "GPE"),
+])
+def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
+    intent = intent_of(question)
+    assert intent.kind == "entity" and label in intent.labels
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Why does Russia object?", "reason"), ("How come Russia objects?", "reason"),
+    ("How does the shield work?", "manner"), ("What did Lavrov say?", "fact"),
+    ("What happened to the Titanic?", "fact"),
+])
+def test_other_kinds(question: str, kind: str) -> None:
+    assert intent_of(question).kind == kind
