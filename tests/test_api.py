@@ -50,7 +50,8 @@ QUESTIONS = [
     ("Which river did the ferry cross?", "Ferry log"),
 ]
 DOCS = {
-    "zoo.txt": "May 1, 2020\n\nZoo news\n\nZebras arrived from Kenya by plane. They eat hay.",
+    "zoo.txt": "May 1, 2020\n\nZoo news\n\nZebras arrived from Kenya by plane. They eat hay and "
+               "carrots.",
     "tax.txt": "Tax rules\n\nTax forms are due in April every year.",
     "giraffe.md": "# Giraffe notes\n\nGiraffes in Tanzania eat acacia leaves all day.",
     "ferry.txt": "Ferry log\n\nThe ferry crossed the Danube river at dawn.",

@@ -32,8 +32,8 @@ from qa.web.server import create_app
 pytestmark = BROWSER_MARKS
 
 TOKEN = "s3cret-admin-token"
-#: A question whose answer quotes two passages: Giraffe notes [1], Zoo news [2] and [3].
-TWO_SOURCES_Q = "What do zebras and giraffes eat?"
+#: A question whose answer quotes two passages: Zoo news [1] and [2], Giraffe notes [3].
+TWO_SOURCES_Q = "What do zebras and giraffes eat: hay or carrots?"
 OTTERS = "Otter census\n\nThe otters of the Severn estuary were counted at 312 this spring."
 OTTERS_Q = "How many otters were counted in the Severn estuary?"
 
@@ -65,7 +65,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     fake = FakeEmbedder()
     settings = Settings(index_dir=tmp / "index", model=fake.name, abstain_threshold=0.1,
                         admin_token=TOKEN, uploads_dir=folder / "uploads",
-                        reload_check_seconds=1.0, port=free_port())
+                        reload_check_seconds=1.0, port=free_port(),
+                        # Quote every sentence that adds something, however far below the
+                        # best it scores: these tests are about showing several citations.
+                        sentence_margin=100.0)
     index_paths([folder], settings, embedder=fake)
 
     def loader(s: Settings) -> Answerer:
@@ -245,29 +248,29 @@ def test_2_each_citation_opens_and_scrolls_to_its_own_numbered_mark(app: dict[st
     assert sources.nth(0).get_attribute("open") is not None, "the first source is open"
     assert sources.nth(1).get_attribute("open") is None
     # Each sentence has its own mark and number, in the passage it comes from.
-    zoo = sources.nth(1)
+    zoo, giraffe = sources.nth(0), sources.nth(1)
     assert zoo.locator("mark.qa-quote").all_text_contents() == [
-        "Zebras arrived from Kenya by plane.", "They eat hay."]
-    assert zoo.locator(".qa-n").all_text_contents() == ["[3]", "[2]"]
+        "Zebras arrived from Kenya by plane.", "They eat hay and carrots."]
+    assert zoo.locator(".qa-n").all_text_contents() == ["[2]", "[1]"]
 
     links.nth(2).click()  # [3] lives in the closed second source
-    target = zoo.locator("mark.qa-quote").first
-    expect(zoo).to_have_attribute("open", "")
+    target = giraffe.locator("mark.qa-quote").first
+    expect(giraffe).to_have_attribute("open", "")
     expect(target).to_be_in_viewport()
     expect(target).to_be_focused()
     assert target.get_attribute("id") == links.nth(2).get_attribute("href")[1:]
     screenshot(page, "chat-citation-followed.png")
 
-    why = sources.nth(0).locator(".qa-why").inner_text()
-    assert why.startswith("Why this passage: It contains “giraffes”") and "close in meaning" in why
+    why = giraffe.locator(".qa-why").inner_text()
+    assert why.startswith("Why this passage: It contains “giraffes”") and "in meaning" in why
     assert "dense" not in why and "BM25" not in why
-    scores = sources.nth(0).locator("details.qa-scores")
+    scores = giraffe.locator("details.qa-scores")
     assert not scores.locator("p").is_visible()
     scores.locator("summary").click()
     assert "words (BM25)" in scores.locator("p").inner_text()
 
     with page.context.expect_page() as opened:
-        sources.nth(0).get_by_role("link", name="Open the whole document").click()
+        giraffe.get_by_role("link", name="Open the whole document").click()
     document = opened.value
     quote = document.locator("mark#quote")
     expect(quote).to_have_text("Giraffes in Tanzania eat acacia leaves all day.")
@@ -376,14 +379,15 @@ def test_5_copy_gives_plain_text_with_numbers_and_footnotes(app: dict[str, Any],
     from qa.web.render import plain_text
 
     assert copied == plain_text(ChatBackend(app["holder"]).answer(TWO_SOURCES_Q))
-    assert copied.startswith("Giraffes in Tanzania eat acacia leaves all day. [1] They eat hay. "
-                             "[2] Zebras arrived from Kenya by plane. [3]\n\n[1] Giraffe notes")
+    assert copied.startswith("They eat hay and carrots. [1] Zebras arrived from Kenya by plane. "
+                             "[2] Giraffes in Tanzania eat acacia leaves all day. [3]\n\n"
+                             "[1] Zoo news")
     for noise in ("\\", "<mark", "```", "Sources", "&"):
         assert noise not in copied
     reply.get_by_role("button", name="Copy as Markdown").click()
     markdown = page.evaluate("navigator.clipboard.readText()")
-    assert markdown.startswith("Giraffes in Tanzania eat acacia leaves all day. [^1]")
-    assert '[^1]: Giraffe notes (no date), giraffe.md: "Giraffes in Tanzania' in markdown
+    assert markdown.startswith("They eat hay and carrots. [^1]")
+    assert '[^3]: Giraffe notes (no date), giraffe.md: "Giraffes in Tanzania' in markdown
     page.context.close()
 
 

@@ -71,5 +71,5 @@ def evaluate_sentence_ranking(answerer: Answerer, dataset: Dataset) -> dict[str,
         aps.append(average_precision(labels))
         rrs.append(1.0 / (labels.index(True) + 1))
     n = max(1, len(aps))
-    return {"questions": len(aps), "sentence_map": round(sum(aps) / n, 4),
+    return {"ranked_questions": len(aps), "sentence_map": round(sum(aps) / n, 4),
             "sentence_mrr": round(sum(rrs) / n, 4)}
