@@ -42,3 +42,8 @@ class QuestionTooLongError(QAError):
 
 class ConfigError(QAError):
     """A setting has a value that cannot work (bad model, bad number)."""
+
+
+class StoreUnavailableError(ConfigError):
+    """The store's database server can't be reached or refused the connection (a wrong
+    `QA_STORE` URL, a server that is down, a missing optional dependency)."""

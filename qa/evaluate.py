@@ -249,3 +249,14 @@ def format_table(result: dict[str, Any]) -> str:
 def default_eval_index(dataset_dir: Path, settings: Settings) -> Path:
     """Where an evaluation corpus is indexed unless --index says otherwise: never `index/`."""
     return Path("eval-index") / dataset_dir.resolve().name
+
+
+def default_eval_schema(dataset_dir: Path, settings: Settings) -> str:
+    """The PostgreSQL schema an evaluation corpus is indexed into: never the collection's.
+
+    Example:
+        >>> default_eval_schema(Path("../shared/datasets/squad2_cs224n_dev"), Settings())
+        'qa_eval_squad2_cs224n_dev'
+    """
+    name = re.sub(r"[^a-z0-9_]+", "_", dataset_dir.resolve().name.lower())
+    return f"{settings.pg_schema}_eval_{name}"[:63]
