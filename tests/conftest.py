@@ -125,7 +125,7 @@ def postgres_url():  # type: ignore[no-untyped-def]
             url = server.get_uri()
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        except Exception as err:  # noqa: BLE001  (any failure to start means: skip, say why)
+        except Exception as err:  # any failure to start means: skip, and say why
             pytest.skip(f"cannot start an embedded PostgreSQL server: {err}")
         yield url
     finally:

@@ -205,7 +205,7 @@ def test_missing_mismatched_and_old_schemas_say_what_to_run(
         open_store(pg_settings, model="fake-bow")
     assert "has schema version 0; this qa uses version 1: run `QA_PG_SCHEMA=" in str(refused.value)
     assert f"qa index --rebuild --store '{shown}'` to build it again" in str(refused.value)
-    code, out, err = _run("index", str(corpus), "--store", url, "--rebuild", "--quiet")
+    code, _, err = _run("index", str(corpus), "--store", url, "--rebuild", "--quiet")
     assert code == 0, err
     assert open_store(pg_settings, model="fake-bow").count == load_answerer(pg_settings) \
         .retriever.store.count > 0

@@ -53,7 +53,7 @@ class _EmbedActor:
 
 class RayEmbedder:
     """An embedder that sends its texts to a Ray cluster; used as a context manager, which
-    starts (or joins) the cluster and leaves it at the end.
+    starts (or joins) the cluster when there is something to embed, and leaves it at the end.
 
     It is a `StreamingEmbedder` (see `qa.index.cache`), and borrows its name, dimension and
     tokenizer from `local`, the same model loaded here.
@@ -72,7 +72,6 @@ class RayEmbedder:
         self._joined = False
 
     def __enter__(self) -> RayEmbedder:
-        self._join()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -80,6 +79,8 @@ class RayEmbedder:
         self.close()
 
     def _join(self) -> None:
+        if self._joined:
+            return
         address = self._settings.ray
         if address == LOCAL:
             for name, value in _LOCAL_ONLY_ENV.items():
@@ -113,6 +114,7 @@ class RayEmbedder:
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def embed_stream(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self._join()
         import ray.data
 
         context = ray.data.DataContext.get_current()
