@@ -211,6 +211,29 @@ def test_missing_mismatched_and_old_schemas_say_what_to_run(
         .retriever.store.count > 0
 
 
+def test_a_new_database_gets_the_extension_and_the_tables(
+        corpus: Path, pg_settings: Settings, registered_fake: FakeEmbedder) -> None:
+    """The session's database has pgvector already; a new one gets it from `qa index`."""
+    with psycopg.connect(pg_settings.store, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(pg_settings.pg_schema)))
+    url = pg_settings.store.replace("/postgres?", f"/{pg_settings.pg_schema}?")
+    try:
+        settings = pg_settings.with_overrides(store=url)
+        assert index_paths([corpus], settings).documents == 4
+        assert open_store(settings, model="fake-bow").lexical.search("ferry", 5)[0].size
+        with psycopg.connect(url) as conn:
+            where = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                                 "WHERE extname = 'vector'").fetchone()
+        assert where == ("public",)
+    finally:
+        from qa.index.postgres.database import close_pools
+
+        close_pools()
+        with psycopg.connect(pg_settings.store, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(
+                sql.Identifier(pg_settings.pg_schema)))
+
+
 def test_a_store_that_cannot_be_reached_is_one_line(
         tmp_path: Path, registered_fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_MODEL", "fake-bow")

@@ -36,12 +36,12 @@ from conftest import FakeEmbedder
 from qa.index.embedding import register_embedder
 import qa.index.postgres.target as target
 register_embedder("fake-bow", lambda _batch_size: FakeEmbedder())
-real_tsvectors = target.tsvectors
-def slow_tsvectors(texts, analyzer):
+real_terms = target.passage_terms
+def slow_terms(texts, analyzer):
     Path(sys.argv[3]).touch()
     time.sleep(1.5)
-    return real_tsvectors(texts, analyzer)
-target.tsvectors = slow_tsvectors
+    return real_terms(texts, analyzer)
+target.passage_terms = slow_terms
 from qa.cli import main
 sys.exit(main(["index", sys.argv[2], "--quiet"]))
 """

@@ -59,8 +59,10 @@ class PostgresDense:
         if not len(ids):
             return out
         with self._db.connection() as conn:
+            # Binary: pgvector's binary form reads straight into numpy, its text form is parsed.
             rows = conn.execute("SELECT passage_id, embedding FROM passages "
-                                "WHERE passage_id = ANY(%s)", [[int(i) for i in ids]]).fetchall()
+                                "WHERE passage_id = ANY(%s)", [[int(i) for i in ids]],
+                                binary=True).fetchall()
         by_id = {pid: vector for pid, vector in rows}
         for row, pid in enumerate(ids):
             out[row] = by_id[int(pid)].to_numpy()

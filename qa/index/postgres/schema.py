@@ -5,8 +5,8 @@
     documents   doc_key (identity), doc_id, source, title, date, author, sha256, text,
                 page_starts; `retired` once a later write replaced or removed it
     passages    passage_id (identity), doc_key, ordinal, start, end, page, the unit vector
-                (pgvector, HNSW with inner product), the BM25 terms as a tsvector (GIN) and
-                their count; `retired` likewise
+                (pgvector, HNSW with inner product), the BM25 terms as a tsvector (GIN),
+                their frequencies (JSON) and count; `retired` likewise
     lexicon     term, df: in how many live passages each term occurs (BM25's idf)
 
 A passage's text is cut from its document's text by offsets, as in the index folder. Rows a
@@ -77,6 +77,7 @@ CREATE TABLE passages (
     page integer,
     embedding {vector_type} NOT NULL,
     lexemes tsvector NOT NULL,
+    tf jsonb NOT NULL,
     length integer NOT NULL,
     retired timestamptz
 );
@@ -210,8 +211,12 @@ def create_tables(conn: psycopg.Connection[Any], db: Database, dim: int) -> None
     write's transaction: readers see the old tables until it commits."""
     from psycopg import sql
 
-    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(db.schema)))
+    # pgvector goes in `public` when there is one, so dropping one store's schema never takes
+    # the extension (and every other store's vectors) with it.
+    public = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'public'").fetchone()
+    conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS vector SCHEMA {}").format(
+        sql.Identifier("public" if public else db.schema)))
     db.configure(conn)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
         sql.SQL(", ").join(sql.Identifier(db.schema, t) for t in TABLES)))

@@ -22,7 +22,7 @@ from ...errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from ..delta import Delta, IndexSettings
 from ..store import IndexStore
 from .database import Database
-from .lexical import tsvectors
+from .lexical import passage_terms
 from .schema import (
     SCHEMA_VERSION,
     as_json,
@@ -161,14 +161,14 @@ class PostgresTarget:
         keys = dict(conn.execute(
             "SELECT doc_id, doc_key FROM documents WHERE retired IS NULL AND doc_id = ANY(%s)",
             [[d.doc_id for d in delta.documents]]).fetchall())
-        terms = tsvectors(delta.lexical_texts, how.analyzer)
+        terms = passage_terms(delta.lexical_texts, how.analyzer)
         with conn.cursor() as cur, cur.copy(
-                'COPY passages (doc_key, ordinal, start, "end", page, embedding, lexemes, '
+                'COPY passages (doc_key, ordinal, start, "end", page, embedding, lexemes, tf, '
                 "length) FROM STDIN") as copy:
-            for passage, vector, (lexemes, length) in zip(delta.passages, delta.vectors, terms,
-                                                          strict=True):
+            for passage, vector, t in zip(delta.passages, delta.vectors, terms, strict=True):
                 copy.write_row((keys[passage.doc_id], passage.ordinal, passage.start,
-                                passage.end, passage.page, vector, lexemes, length))
+                                passage.end, passage.page, vector, t.lexemes, t.frequencies,
+                                t.length))
         self._count_terms(conn, list(keys.values()), sign=1)
 
     def _count_terms(self, conn: psycopg.Connection[Any], doc_keys: list[int], *,
