@@ -153,7 +153,8 @@ def embedding_rates(texts: list[str]) -> dict[str, float]:
     """Passages per second: the bundled model in this process, then on a local Ray cluster."""
     from qa.index.ray_embedding import RayEmbedder
 
-    settings = Settings(ray="local")
+    # Small Ray batches, so that the rate after the first one can be measured.
+    settings = Settings(ray="local", ray_batch_size=16)
     model = load_embedder(settings.model, batch_size=settings.embed_batch_size)
     model.embed(texts[:8])
     began = time.perf_counter()

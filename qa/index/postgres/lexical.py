@@ -26,27 +26,25 @@ _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 #: PostgreSQL's limit on a lexeme's length, in bytes.
 MAX_LEXEME_BYTES = 2046
 
+#: BM25 of the passages matching any query term. The term weights are worked out once
+#: (MATERIALIZED: otherwise the planner joins the whole lexicon), then each match is scored
+#: on its own from its frequencies.
 _SEARCH = """
-WITH m AS (
+WITH m AS MATERIALIZED (
     SELECT passages::float8 AS n, total_length::float8 / greatest(passages, 1) AS avgdl,
            (bm25->>'k1')::float8 AS k1, (bm25->>'b')::float8 AS b FROM meta),
-q AS (
-    SELECT q.term, q.weight, ln(1 + (m.n - l.df + 0.5) / (l.df + 0.5)) AS idf
+q AS MATERIALIZED (
+    SELECT q.term, q.weight * ln(1 + (m.n - l.df + 0.5) / (l.df + 0.5)) AS weight
     FROM unnest(%(terms)s::text[], %(weights)s::int[]) AS q(term, weight)
-    JOIN lexicon l USING (term) CROSS JOIN m),
-hits AS (
-    SELECT passage_id, length, tf FROM passages
-    WHERE retired IS NULL AND lexemes @@ %(query)s::tsquery {allowed})
-SELECT h.passage_id,
-       sum(q.weight * q.idf * t.tf / (t.tf + m.k1 * (1 - m.b + m.b * h.length / m.avgdl)))
-           AS score
-FROM hits h
-CROSS JOIN q
-CROSS JOIN LATERAL (SELECT (h.tf ->> q.term)::float8 AS tf) t
-CROSS JOIN m
-WHERE t.tf IS NOT NULL
-GROUP BY h.passage_id
-ORDER BY score DESC, h.passage_id
+    JOIN lexicon l USING (term) CROSS JOIN m)
+SELECT p.passage_id, s.score
+FROM passages p CROSS JOIN m
+CROSS JOIN LATERAL (
+    SELECT sum(q.weight * t.tf / (t.tf + m.k1 * (1 - m.b + m.b * p.length / m.avgdl))) AS score
+    FROM q CROSS JOIN LATERAL (SELECT (p.tf ->> q.term)::float8 AS tf) t
+    WHERE t.tf IS NOT NULL) s
+WHERE p.retired IS NULL AND p.lexemes @@ %(query)s::tsquery {allowed}
+ORDER BY s.score DESC, p.passage_id
 LIMIT %(n)s
 """
 
@@ -116,7 +114,7 @@ class PostgresLexical:
         }
         extra = ""
         if allowed is not None:
-            extra = "AND passage_id = ANY(%(allowed)s)"
+            extra = "AND p.passage_id = ANY(%(allowed)s)"
             args["allowed"] = allowed.astype(np.int64).tolist()
         with self._db.connection() as conn:
             rows = conn.execute(_SEARCH.format(allowed=extra), args).fetchall()

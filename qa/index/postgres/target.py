@@ -107,6 +107,8 @@ class PostgresTarget:
             self._insert(conn, delta, how)
             if replace:
                 create_search_indexes(conn, dim)
+                # Statistics for the planner now, not whenever autovacuum comes round.
+                conn.execute("ANALYZE documents, passages, lexicon")
             passages = self._finish(conn, how)
         if replace:
             # Pooled connections of this process may predate the extension or the tables.
