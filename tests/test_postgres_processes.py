@@ -119,24 +119,29 @@ def test_a_killed_index_leaves_the_last_commit_and_its_lock(
     duration = time.perf_counter() - began
     assert _titles(timing) == new_titles
 
-    outcomes = []
-    for n, settings in enumerate(kills, start=1):
+    # Kill once before the write begins, then twice inside its transaction (after the marker
+    # appears, while it sleeps): those must roll back to the old state.
+    when = [("before", duration * 0.2), ("inside", 0.2), ("inside", 0.9)]
+    for n, (settings, (where, delay)) in enumerate(zip(kills, when, strict=True), start=1):
         marker = tmp_path / f"kill{n}.mark"
         child = _index(folder, settings, settings.pg_schema, marker)
-        time.sleep(duration * (n + 1) / (KILLS + 2))
-        in_transaction = marker.exists()
+        if where == "inside":
+            deadline = time.monotonic() + 120
+            while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert marker.exists(), "the run never began its transaction"
+        time.sleep(delay)
+        landed_inside = marker.exists()
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         titles = _titles(settings)
         assert titles in (old_titles, new_titles), f"mixed state after kill {n}: {titles}"
-        if in_transaction and titles == old_titles:
-            outcomes.append("rolled back")
-        else:
-            outcomes.append("new" if titles == new_titles else "before the write")
+        if where == "inside":
+            assert titles == old_titles, "a run killed inside its transaction committed"
+        print(f"kill {n}: {where}, marker {landed_inside}, state",
+              "new" if titles == new_titles else "old")
         _finish(folder, settings, settings.pg_schema, marker)
         assert _titles(settings) == new_titles
-    print("kill outcomes:", outcomes)
-    assert "rolled back" in outcomes, outcomes  # some kills landed inside the transaction
 
 
 def _get(url: str, body: dict[str, object] | None = None) -> dict[str, object]:
