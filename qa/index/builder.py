@@ -1,9 +1,10 @@
 """Building and updating the index: ingest → chunk → embed → store, incrementally.
 
 An update keeps every document already indexed unless it changed (re-chunked, and only new
-passage text embedded) or, with `prune`, its file is gone. Vectors of unchanged passages are
-read back from the index, and new text goes through the embedding cache, so the model loads
-only when there is text it has never seen.
+passage text embedded) or, with `prune`, its file is gone. New text goes through the embedding
+cache, so the model loads only when there is text it has never seen. What changed goes to the
+store named by the settings (`qa.index.backend`) as a `Delta`: the index folder writes a new
+generation, PostgreSQL a transaction.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..errors import IndexMismatchError, IndexMissingError
 from ..ingest import Document, ReadLimits, Skipped, iter_files, read_all, source_file
 from .analysis import TextAnalyzer
+from .backend import store_target
 from .cache import EmbeddingCache, embed_cached
 from .chunking import Passage, embed_text, fit_title, split_document
+from .delta import Delta, IndexSettings, StoreTarget, lexical_text
 from .embedding import Embedder, load_embedder
 from .layout import FORMAT_VERSION
 from .parts import DocumentRow
 from .store import IndexStore
-from .writer import Generation, IndexSettings, remove_leftovers, write_index, write_lock
 
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -90,13 +91,12 @@ def index_paths(
             IngestError: a path does not exist.
     """
     began = time.perf_counter()
-    index_dir = settings.index_dir
     limits = ReadLimits.from_settings(settings)
     entries = list(iter_files(paths, limits))
     model_name = embedder.name if embedder is not None else settings.model
-    with write_lock(index_dir, repair=rebuild):
-        remove_leftovers(index_dir)
-        old = None if rebuild else _open_existing(index_dir, model_name)
+    target = store_target(settings, repair=rebuild)
+    with target.lock():
+        old = None if rebuild else target.open_existing(model_name)
         try:
             plan = _Plan(old, settings, rebuild=rebuild)
             tick = progress("reading", len(entries))
@@ -112,36 +112,19 @@ def index_paths(
             if plan.needs_model():
                 model = embedder or load_embedder(settings.model,
                                                   batch_size=settings.embed_batch_size)
-            return plan.write(model, progress, began)
+            return plan.write(target, model, progress, began)
         finally:
             if old is not None:
                 old.close()
 
 
-def _open_existing(index_dir: Path, model: str) -> IndexStore | None:
-    """The index to update, or None for a first run. A mismatched or corrupt index raises:
-    its message says to run `qa index --rebuild`."""
-    try:
-        return IndexStore.load(index_dir, model=model)
-    except IndexMissingError:
-        return None
-    except IndexMismatchError:
-        # An index written by another version of qa: its documents are read back and indexed
-        # again in the current format, so nothing is lost. Another model still stops here.
-        old = IndexStore.load(index_dir, model=model, any_format=True)
-        if old.manifest.format_version == FORMAT_VERSION:
-            raise
-        return old
-
-
-class _Rows:
-    """The next generation's rows as they are collected: passage i has vector row i."""
+class _Fresh:
+    """The new and changed documents of the next state, chunked: passage i has vector row i."""
 
     def __init__(self) -> None:
         self.documents: list[Document] = []
         self.passages: list[Passage] = []
-        self.reuse: list[tuple[int, int]] = []  # (new passage id, old passage id)
-        self.fresh: list[tuple[int, str]] = []  # (new passage id, text to embed)
+        self.texts: list[str] = []  # what the model embeds for each passage
 
 
 class _Plan:
@@ -203,39 +186,37 @@ class _Plan:
             seconds=time.perf_counter() - began,
         )
 
-    def write(self, model: Embedder | None, progress: ProgressFactory,
+    def write(self, target: StoreTarget, model: Embedder | None, progress: ProgressFactory,
               began: float) -> IndexReport:
-        rows = self._collect(model)
-        vectors, embedded = self._vectors(rows, model, progress)
-        titles = {d.doc_id: d.title for d in rows.documents}
-        how = self._index_settings(model)
-        write_index(self.settings.index_dir, Generation(
-            documents=rows.documents, passages=rows.passages, vectors=vectors,
-            lexical_texts=[f"{titles[p.doc_id]}\n{p.text}" for p in rows.passages],
-        ), how)
-        return self.report(began, written=True, passages=len(rows.passages),
-                           embedded=embedded)
+        fresh = self._collect(model)
+        vectors, embedded = self._vectors(fresh, model, progress)
+        titles = {d.doc_id: d.title for d in fresh.documents}
+        changed = {d.doc_id for d in fresh.documents}
+        delta = Delta(
+            order=list(self.docs), documents=fresh.documents, passages=fresh.passages,
+            vectors=vectors,
+            lexical_texts=[lexical_text(titles[p.doc_id], p.text) for p in fresh.passages],
+            removed=frozenset(d for d in self.old_rows if d not in self.docs or d in changed),
+            replace=self.old is None or self.rechunk_all,
+        )
+        passages = target.write(delta, self._index_settings(model), self.old)
+        return self.report(began, written=True, passages=passages, embedded=embedded)
 
-    def _collect(self, model: Embedder | None) -> _Rows:
-        """Every document of the next generation with its passages: unchanged ones as they
-        were, new and changed ones chunked afresh."""
-        rows = _Rows()
+    def _collect(self, model: Embedder | None) -> _Fresh:
+        """The new and changed documents (every one, when re-chunking), chunked afresh."""
+        fresh = _Fresh()
         for doc_id, doc in self.docs.items():
             if doc is None and self.old is not None and not self.rechunk_all:
-                rows.documents.append(self.old.catalog.document(doc_id))
-                for old_id, passage in self.old.catalog.passages_of(doc_id):
-                    rows.reuse.append((len(rows.passages), old_id))
-                    rows.passages.append(passage)
                 continue
             if doc is None:
                 assert self.old is not None
                 doc = self.old.catalog.document(doc_id)
             assert model is not None
-            rows.documents.append(doc)
-            self._chunk(doc, model, rows)
-        return rows
+            fresh.documents.append(doc)
+            self._chunk(doc, model, fresh)
+        return fresh
 
-    def _chunk(self, doc: Document, model: Embedder, rows: _Rows) -> None:
+    def _chunk(self, doc: Document, model: Embedder, fresh: _Fresh) -> None:
         title = fit_title(doc.title, model.count_tokens)
         for passage in split_document(
             doc, model.count_tokens, max_tokens=self.settings.chunk_tokens,
@@ -243,30 +224,28 @@ class _Plan:
             overlap_sentences=self.settings.chunk_overlap_sentences,
             max_chars=self.settings.max_passage_chars,
         ):
-            rows.fresh.append((len(rows.passages), embed_text(title, passage.text)))
-            rows.passages.append(passage)
+            fresh.texts.append(embed_text(title, passage.text))
+            fresh.passages.append(passage)
 
-    def _vectors(self, rows: _Rows, model: Embedder | None,
+    def _vectors(self, fresh: _Fresh, model: Embedder | None,
                  progress: ProgressFactory) -> tuple[np.ndarray, int]:
-        """Old vectors for reused passages, cached or new ones for the rest."""
+        """Cached or new vectors for the fresh passages."""
         dim = model.dim if model is not None else (self.old.manifest.dim if self.old else 0)
-        vectors = np.zeros((len(rows.passages), dim), dtype=np.float32)
-        if rows.reuse and self.old is not None:
-            new_ids, old_ids = zip(*rows.reuse, strict=True)
-            vectors[list(new_ids)] = self.old.dense.vectors(list(old_ids))
-        if not rows.fresh:
-            return vectors, 0
+        if not fresh.texts:
+            return np.zeros((0, dim), dtype=np.float32), 0
         assert model is not None
         cache = EmbeddingCache(self.settings.cache_path, repair=self.rebuild)
         try:
-            fresh, embedded = embed_cached(
-                model, [text for _, text in rows.fresh], cache,
-                progress=lambda total: progress("embedding", total),
-            )
+            if self.settings.ray:
+                from .ray_embedding import RayEmbedder
+
+                with RayEmbedder(model, self.settings) as on_ray:
+                    return embed_cached(on_ray, fresh.texts, cache,
+                                        progress=lambda total: progress("embedding", total))
+            return embed_cached(model, fresh.texts, cache,
+                                progress=lambda total: progress("embedding", total))
         finally:
             cache.close()
-        vectors[[row for row, _ in rows.fresh]] = fresh
-        return vectors, embedded
 
     def _index_settings(self, model: Embedder | None) -> IndexSettings:
         old = self.old.manifest if self.old is not None else None

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,6 +33,17 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS embeddings (model TEXT, key TEXT, dim INT
 def text_key(text: str) -> str:
     """The cache key of a text: its sha256."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@runtime_checkable
+class StreamingEmbedder(Protocol):
+    """An embedder that takes all its texts at once and hands vectors back batch by batch, as
+    they are done, in any order (the Ray path): `embed_cached` stores each batch as it
+    arrives."""
+
+    def embed_stream(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`(rows, vectors)` pairs: the row numbers into `texts` and their vectors."""
+        ...
 
 
 class EmbeddingCache:
@@ -168,7 +180,8 @@ def embed_cached(
     """Vectors for `texts`, embedding only those the cache lacks.
 
     Missing texts are embedded longest-first in batches (similar lengths pad less), and each
-    batch is stored before the next starts.
+    batch is stored as soon as it is embedded. A `StreamingEmbedder` gets them all at once
+    and batches them itself.
 
     Returns:
         The (len(texts), dim) float32 matrix, and how many texts were sent to the model.
@@ -178,16 +191,25 @@ def embed_cached(
     missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
     order = sorted(missing, key=lambda k: len(missing[k]), reverse=True)
     tick = progress(len(order)) if progress is not None and order else None
-    for i in range(0, len(order), batch_size):
-        batch = order[i : i + batch_size]
-        vectors = embedder.embed([missing[k] for k in batch])
-        fresh = dict(zip(batch, vectors, strict=True))
+    for rows, vectors in _batches(embedder, [missing[k] for k in order], batch_size):
+        fresh = {order[row]: vector for row, vector in zip(rows.tolist(), vectors, strict=True)}
         if cache is not None:
             cache.put(embedder.name, fresh)
         known.update(fresh)
         if tick is not None:
-            tick(len(batch))
+            tick(len(fresh))
     matrix = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for row, key in enumerate(keys):
         matrix[row] = known[key]
     return matrix, len(missing)
+
+
+def _batches(embedder: Embedder, texts: list[str],
+             batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    if isinstance(embedder, StreamingEmbedder):
+        if texts:
+            yield from embedder.embed_stream(texts)
+        return
+    for i in range(0, len(texts), batch_size):
+        batch = texts[i : i + batch_size]
+        yield np.arange(i, i + len(batch)), embedder.embed(batch)

@@ -3,7 +3,7 @@
 `IndexStore.load` reads the manifest, checks the files and that every part holds the same
 number of passages, and refuses anything else with a message saying what to run. Retrieval and
 answering use the three parts through their interfaces (`qa.index.parts`); a store on another
-engine would build an `IndexStore` from its own three parts.
+engine builds an `IndexStore` from its own three parts (`qa.index.postgres.store`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class IndexStore:
 
     def __init__(self, manifest: Manifest, catalog: Catalog, dense: DenseIndex,
                  lexical: LexicalIndex, analyzer: TextAnalyzer) -> None:
-        self.manifest = manifest
+        self._manifest = manifest
         self.catalog = catalog
         self.dense = dense
         self.lexical = lexical
@@ -72,6 +72,11 @@ class IndexStore:
             catalog.close()
             raise
         return cls(manifest, catalog, dense, lexical, analyzer)
+
+    @property
+    def manifest(self) -> Manifest:
+        """What the index records about itself: model, dimension, settings, counts."""
+        return self._manifest
 
     @property
     def count(self) -> int:

@@ -1,6 +1,8 @@
 """Writing the index folder atomically, one generation at a time.
 
-A write puts the catalog, dense and lexical files of generation G beside the current ones,
+`LocalTarget` is the index folder as a `StoreTarget` (see `qa.index.delta`): it turns the
+builder's change into a whole new generation, reading unchanged documents back from the old
+one. A write puts the catalog, dense and lexical files of generation G beside the current ones,
 fsyncs them, then replaces `manifest.json`, which names the generation and each file's sha256.
 That replace is the commit point: a reader (or a run killed at any moment) sees the previous
 generation or the new one, never a mix. Files of other generations are leftovers and are
@@ -15,19 +17,19 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..errors import IndexBusyError, IndexCorruptError
+from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from ..ingest import Document
 from . import layout
-from .analysis import TextAnalyzer
 from .catalog import write_catalog
 from .chunking import Passage
+from .delta import Delta, IndexSettings, lexical_text
 from .dense import write_dense
 from .layout import FORMAT_VERSION, LOCK_FILE, Manifest
 from .lexical import write_lexical
+from .store import IndexStore
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,6 @@ class Generation:
     passages: Sequence[Passage]
     vectors: np.ndarray
     lexical_texts: Sequence[str]
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """What the manifest records about how a generation was built."""
-
-    model: str
-    chunking: dict[str, Any]
-    bm25: dict[str, float]
-    analyzer: TextAnalyzer
 
 
 @contextlib.contextmanager
@@ -118,6 +110,90 @@ def remove_leftovers(index_dir: Path) -> None:
     number = layout.current_generation(index_dir)
     if number:
         layout.remove_leftovers(index_dir, keep=number)
+
+
+class LocalTarget:
+    """The index folder as a `StoreTarget`: every write is a whole new generation.
+
+    Example:
+        >>> target = LocalTarget(Path("index"))
+        >>> target.describe()
+        'index/'
+    """
+
+    def __init__(self, index_dir: Path, *, repair: bool = False) -> None:
+        self.index_dir = index_dir
+        self.repair = repair
+
+    def describe(self) -> str:
+        return f"{self.index_dir}/"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """The folder's write lock; leftovers of a killed run are removed under it."""
+        with write_lock(self.index_dir, repair=self.repair):
+            remove_leftovers(self.index_dir)
+            yield
+
+    def open_existing(self, model: str) -> IndexStore | None:
+        try:
+            return IndexStore.load(self.index_dir, model=model)
+        except IndexMissingError:
+            return None
+        except IndexMismatchError:
+            # An index written by another version of qa: its documents are read back and
+            # indexed again in the current format, so nothing is lost. Another model still
+            # stops here.
+            old = IndexStore.load(self.index_dir, model=model, any_format=True)
+            if old.manifest.format_version == FORMAT_VERSION:
+                raise
+            return old
+
+    def write(self, delta: Delta, how: IndexSettings, old: IndexStore | None) -> int:
+        generation = _generation(delta, None if delta.replace else old)
+        if old is not None:
+            old.close()
+        return write_index(self.index_dir, generation, how).counts["passages"]
+
+
+def _generation(delta: Delta, old: IndexStore | None) -> Generation:
+    """The whole next generation: the delta's documents as given, the others read back from
+    `old` with their passages and vectors, in `delta.order`."""
+    fresh = {d.doc_id: d for d in delta.documents}
+    fresh_rows: dict[str, list[int]] = {}
+    for row, passage in enumerate(delta.passages):
+        fresh_rows.setdefault(passage.doc_id, []).append(row)
+    documents: list[Document] = []
+    passages: list[Passage] = []
+    texts: list[str] = []
+    take: list[tuple[int, int]] = []  # (new passage id, row of delta.vectors)
+    reuse: list[tuple[int, int]] = []  # (new passage id, old passage id)
+    for doc_id in delta.order:
+        doc = fresh.get(doc_id)
+        if doc is not None:
+            documents.append(doc)
+            for row in fresh_rows.get(doc_id, []):
+                take.append((len(passages), row))
+                passages.append(delta.passages[row])
+                texts.append(delta.lexical_texts[row])
+            continue
+        if old is None:
+            raise ValueError(f"document {doc_id!r} is neither new nor in the old index")
+        doc = old.catalog.document(doc_id)
+        documents.append(doc)
+        for old_id, passage in old.catalog.passages_of(doc_id):
+            reuse.append((len(passages), old_id))
+            passages.append(passage)
+            texts.append(lexical_text(doc.title, passage.text))
+    vectors = np.zeros((len(passages), delta.vectors.shape[1]), dtype=np.float32)
+    if take:
+        new_ids, rows = zip(*take, strict=True)
+        vectors[list(new_ids)] = delta.vectors[list(rows)]
+    if reuse and old is not None:
+        new_ids, old_ids = zip(*reuse, strict=True)
+        vectors[list(new_ids)] = old.dense.vectors(list(old_ids))
+    return Generation(documents=documents, passages=passages, vectors=vectors,
+                      lexical_texts=texts)
 
 
 def _versions() -> dict[str, str]:
