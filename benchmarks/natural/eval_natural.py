@@ -13,7 +13,8 @@ time). Collection sizes:
 - `single`: each conversation asked of an index holding only its own article(s);
 - `twenty`: one index of the seed and the 19 news articles of articles.txt;
 - `full` (with `--full`): the seed and the whole RealTime QA corpus, 2,273 documents; its first
-  build embeds for about ten minutes.
+  build embeds about 16,000 passages (ten minutes or so on an idle machine, over an hour on a
+  busy one); later runs find them in the cache.
 
 A turn is right when
 - (answer turn) the answer is not an abstention and its quoted text (`Answer.answer`) contains
