@@ -230,11 +230,19 @@ def test_a_two_megabyte_word_is_never_cited_whole(tmp_path: Path, fake: FakeEmbe
     assert cited and max(len(c.passage) for c in cited) <= settings.max_passage_chars
 
 
+def test_too_many_turns_are_refused_as_the_schema_says(admin: tuple[TestClient, Settings]) -> None:
+    client, _ = admin
+    history = [{"role": "user", "content": "Zebras?"}] * 21
+    response = client.post("/api/v1/ask", json={"question": "And then?", "history": history})
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["error"] == "invalid_request"
+    assert "QA_MAX_HISTORY_TURNS" in response.json()["message"]
+
+
 @pytest.mark.parametrize(("history", "says"), [
     ([{"role": "user", "content": "zebra " * 500}], "more than a question may have"),
     ([{"role": "user", "content": "zebra " * 110_000}], "QA_MAX_HISTORY_CHARS"),
     ([{"role": "assistant", "content": "hay " * 6000}], "QA_MAX_HISTORY_CHARS"),
-    ([{"role": "user", "content": "Zebras?"}] * 21, "QA_MAX_HISTORY_TURNS"),
 ])
 def test_histories_over_the_limits_are_413(admin: tuple[TestClient, Settings],
                                            history: list[dict[str, str]], says: str) -> None:

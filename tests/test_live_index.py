@@ -39,6 +39,11 @@ class Output:
             self._queue.put(line.rstrip("\n"))
 
     def wait_for(self, pattern: str, timeout: float = 60) -> str:
+        """The first line matching `pattern`, among those read already or still to come (the
+        model and the page load side by side, so their lines come in either order)."""
+        seen = next((line for line in self.lines if re.search(pattern, line)), None)
+        if seen is not None:
+            return seen
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -76,6 +81,7 @@ def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
                 pass
             assert proc.poll() is None, "the server stopped"
             time.sleep(0.2)
+        out.wait_for(r"^Ready to answer", timeout=60)  # the model and the entity recogniser
         yield {"url": url, "out": out, "env": env, "docs": docs, "port": port}
     finally:
         proc.terminate()

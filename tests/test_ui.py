@@ -32,7 +32,7 @@ HOSTILE = (
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     write(tmp_path / "srv" / "articles" / "zoo.txt",
-          f"May 1, 2020\n\nZoo <news>\n\nZebras arrived from Kenya. {HOSTILE}")
+          f"May 1, 2020\n\nZoo <news>\n\nZebras arrived from Kenya by boat. {HOSTILE}")
     write(tmp_path / "srv" / "articles" / "2021" / "tax.txt",
           "March 3, 2021\n\nTax rules\n\nForms are due in April.")
     return tmp_path / "srv" / "articles"
@@ -145,7 +145,7 @@ def test_hostile_document_text_is_escaped_everywhere(backend: ChatBackend) -> No
 
 def test_a_reply_keeps_the_plain_answer_for_follow_ups(backend: ChatBackend) -> None:
     reply = backend.reply("Where did the zebras arrive from Kenya?")
-    assert reply.text == "Zebras arrived from Kenya. [1]"
+    assert reply.text == "Zebras arrived from Kenya by boat. [1]"
     follow = backend.reply("And when?", [{"role": "user", "content": "Where did the zebras "
                                           "arrive from Kenya?"},
                                          {"role": "assistant", "content": reply.text}])

@@ -34,7 +34,7 @@ from ..config import Settings
 from ..errors import QAError
 from .access import Access
 from .apidocs import docs_page
-from .http import add_error_handlers, error_docs
+from .http import ApiError, add_error_handlers, error_docs
 from .sources import names_for
 from .uploads import index_router, is_upload
 
@@ -208,6 +208,12 @@ def _add_ask(api: FastAPI, settings: Settings, holder: AnswererHolder) -> None:
               summary="Answer a question from the documents")
     def ask(body: AskRequest) -> Answer:
         question = require_question(body.question, max_chars=settings.max_question_chars)
+        if len(body.history) > settings.max_history_turns:
+            # The schema states this limit (maxItems), so it is a request that doesn't match
+            # the schema: 422 like any other; the lengths it can't state are 413 below.
+            raise ApiError(422, "invalid_request",
+                           f"history: the history has {len(body.history)} turns; the limit is "
+                           f"{settings.max_history_turns} (QA_MAX_HISTORY_TURNS)")
         history = require_history(
             [t.model_dump() for t in body.history], max_turns=settings.max_history_turns,
             max_chars=settings.max_history_chars,

@@ -68,6 +68,11 @@ class Startup:
         try:
             with self.holder.lease() as answerer:
                 counts = answerer.retriever.store.manifest.counts
+            # The entity recogniser ("who", "when" questions) loads here too, not on the first
+            # such question.
+            from ..index.entities import pipeline
+
+            pipeline()
         except QAError as err:
             self.say(f"No index to answer from yet ({err}); the chat answers once it exists.")
             return
