@@ -134,6 +134,12 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     except KeyboardInterrupt:
         print(f"qa {args.command}: interrupted", file=err)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`qa ask … | head`): stop quietly, as other tools do. Python
+        # would still complain flushing the closed stdout at exit, so point it at /dev/null.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _progress_factory(err: TextIO, quiet: bool) -> Callable[[str, int], Callable[[int], None]]:

@@ -146,3 +146,15 @@ def test_serve_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.host == "127.0.0.1" and settings.port == 8123
     assert settings.cors_origins == "https://a.example,http://localhost:3000"
     assert settings.frame_ancestors == "'none'"
+
+
+def test_a_reader_that_goes_away_is_no_traceback(docs: Path) -> None:
+    class Closed(io.StringIO):
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    assert run("index", str(docs), "--quiet")[0] == 0
+    err = io.StringIO()
+    code = cli.main(["ask", "Where did the zebras come from?"], stdin=io.StringIO(""),
+                    stdout=Closed(), stderr=err)
+    assert code == 0 and err.getvalue() == ""
