@@ -30,7 +30,8 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
 @pytest.mark.parametrize(("question", "kind"), [
     ("Why does Russia object?", "reason"), ("How come Russia objects?", "reason"),
     ("How does the shield work?", "manner"), ("What did Lavrov say?", "fact"),
-    ("What happened to the Titanic?", "fact"),
+    ("What happened to the Titanic?", "fact"), ("Who is Medvedev?", "fact"),
+    ("who was Dmitry Medvedev", "fact"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

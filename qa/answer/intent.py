@@ -41,6 +41,8 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
     "date": _TIME, "day": _TIME, "month": _TIME, "century": _TIME, "decade": _TIME,
     "time": _TIME, "percentage": ("PERCENT",), "number": _COUNT, "amount": _AMOUNT,
 }
+#: "Who is Lavrov?", "Who was Dmitry Medvedev?": a description of the one named, not another name.
+_WHO_IS_NAMED = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
 _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
@@ -78,6 +80,8 @@ def intent_of(question: str) -> Intent:
     """
     if _OVERVIEW.search(question):
         return Intent("overview")
+    if _WHO_IS_NAMED.match(question):
+        return Intent("fact")
     for pattern, labels in _WH_TYPES:
         if pattern.search(question):
             return Intent("entity", labels)
