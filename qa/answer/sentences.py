@@ -30,7 +30,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..index.analysis import TextAnalyzer
+from ..index.analysis import NUMBER_WORDS, TextAnalyzer
 from ..index.chunking import sentence_spans
 from ..index.entities import Entity, entities
 from .intent import Intent, intent_of
@@ -53,9 +53,7 @@ _REASON_CUE = re.compile(
 
 
 _MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
-_NUMBERISH = re.compile(
-    r"\d|\b[A-Z]|\b(?i:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-    r"thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half)\b")
+_NUMBERISH = re.compile(rf"\d|\b[A-Z]|\b(?i:{NUMBER_WORDS})\b")
 
 
 @dataclass(frozen=True)
