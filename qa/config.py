@@ -14,6 +14,8 @@ BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: The embedding cache's file name inside an index folder (unless `embedding_cache` is set).
 CACHE_NAME = "embeddings.sqlite"
+#: The file of sentence vectors in the index folder (`qa.index.sentence_vectors`).
+SENTENCES_NAME = "sentences.sqlite"
 
 #: Set by the entry points (`qa`, app.py) before any model or UI library is imported: models
 #: load from installed files only, and nothing reports usage anywhere.
@@ -205,6 +207,12 @@ class Settings:
     def cache_path(self) -> Path:
         """The embedding cache file in use."""
         return Path(self.embedding_cache) if self.embedding_cache else self.index_dir / CACHE_NAME
+
+    @property
+    def sentences_path(self) -> Path:
+        """The sentence vectors file, in the index folder (with any store: a PostgreSQL
+        store keeps its embedding cache there too)."""
+        return self.index_dir / SENTENCES_NAME
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given fields set; None values are ignored, strings are converted."""

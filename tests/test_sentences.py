@@ -15,11 +15,11 @@ from qa.answer.sentences import (
     SentenceModel,
     SentenceScorer,
     choose,
-    is_heading,
     keyword_weights,
 )
 from qa.index.analysis import TextAnalyzer
 from qa.index.parts import StoredPassage
+from qa.index.prose import is_heading
 
 ANALYZER = TextAnalyzer()
 

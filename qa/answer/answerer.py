@@ -21,6 +21,7 @@ from ..config import Settings
 from ..index.analysis import TextAnalyzer
 from ..index.backend import open_store
 from ..index.entities import Entity
+from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import contextual_query
 from .intent import Intent, intent_of
@@ -103,6 +104,10 @@ class Answerer:
     def __init__(self, retriever: Retriever, settings: Settings) -> None:
         self.retriever = retriever
         self.settings = settings
+        # The sentences' vectors come from the index (embedded by `qa index`), the question's
+        # from the model: answering costs about what searching does.
+        self.sentence_data = StoredSentences(
+            retriever.embedder, SentenceVectors(settings.sentences_path))
 
     def reloaded(self) -> Answerer:
         """A new answerer on the index as it is now on disk, sharing this one's model."""
@@ -222,7 +227,8 @@ class Answerer:
 
     def _scorer(self) -> SentenceScorer:
         store = self.retriever.store
-        return SentenceScorer(embed=self.retriever.embedder.embed, analyzer=store.analyzer,
+        return SentenceScorer(embed=self.sentence_data.embed,
+                              entities=self.sentence_data.entities, analyzer=store.analyzer,
                               idf=store.lexical.idf, collection_size=store.count)
 
 

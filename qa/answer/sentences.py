@@ -16,7 +16,7 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 
 A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`, coefficients in
 `qa/answer/models/sentences.json`) turns the features into one score. Headings and titles are
-never candidates.
+never candidates (`qa.index.prose`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from importlib.resources import files
 import numpy as np
 
 from ..index.analysis import NUMBER_WORDS, TextAnalyzer
-from ..index.chunking import sentence_spans
 from ..index.entities import Entity, entities
+from ..index.prose import prose_spans
 from .intent import Intent, intent_of
 from .retrieval import Hit
 
@@ -43,9 +43,6 @@ _FOCUS_BOOST = 2.0
 _BLEND_PASSAGES = 2000
 #: Fewer words than this make a sentence "short" (a fragment, a caption).
 _SHORT_WORDS = 5
-#: A heading: at most this many words on a line of its own, not ending like a sentence.
-_HEADING_WORDS = 14
-_SENTENCE_END = re.compile(r"[.!?…:;\"'”’)\]]\s*$")
 _REASON_CUE = re.compile(
     r"\b(because|since|due to|as a result|so that|in order to|to (?:protect|prevent|stop|"
     r"avoid|counter|guard|defend)|threat\w*|fear\w*|concern\w*|worr\w*|reasons?|believ\w*|"
@@ -125,25 +122,6 @@ def keyword_weights(text: str, analyzer: TextAnalyzer, idf: dict[str, float],
             for term in analyzer.keywords([text])[0]}
 
 
-def is_heading(text: str, sentence: str, start: int, end: int, title: str) -> bool:
-    """Whether a sentence is a heading or the title rather than prose: the title itself, a
-    Markdown `#` line, or a short line of its own that doesn't end like a sentence.
-
-    Example:
-        >>> is_heading("Intro\\nIt rained.", "Intro", 0, 5, "")
-        True
-    """
-    stripped = sentence.strip()
-    if not stripped or stripped.lower() == title.strip().lower() or stripped.startswith("#"):
-        return True
-    own_line = (start == 0 or text[start - 1] == "\n") and (end >= len(text) or text[end] == "\n")
-    # A question on a line of its own is a subheading ("How many stores are closing?").
-    if own_line and stripped.endswith("?"):
-        return True
-    return own_line and len(sentence.split()) <= _HEADING_WORDS \
-        and not _SENTENCE_END.search(sentence)
-
-
 def candidate_spans(hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
     """Every prose sentence of the hits' passages as (hit, doc start, doc end); repeats,
     headings and titles dropped."""
@@ -151,28 +129,11 @@ def candidate_spans(hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
     out = []
     for hit in hits:
         passage = hit.passage
-        for start, end in _prose(passage.text, passage.title):
+        for start, end in prose_spans(passage.text, passage.title):
             key = (hit.doc_id, passage.start + start, passage.start + end)
             if key not in seen:
                 seen.add(key)
                 out.append((hit, *key[1:]))
-    return out
-
-
-def _prose(text: str, title: str) -> list[tuple[int, int]]:
-    """The sentences of `text` without headings: a heading line glued to the sentence after it
-    (the splitter breaks only at blank lines) is cut off, and a sentence that is only a
-    heading is left out."""
-    out = []
-    for span in sentence_spans(text):
-        start, end = span.start, span.end
-        while (newline := text.find("\n", start, end)) >= 0 and is_heading(
-                text, text[start:newline].strip(), start, newline, title):
-            start = newline + 1
-            while start < end and text[start].isspace():
-                start += 1
-        if start < end and not is_heading(text, text[start:end], start, end, title):
-            out.append((start, end))
     return out
 
 
@@ -181,6 +142,7 @@ class SentenceScorer:
 
     Args:
         embed: text → unit vectors (the question is embedded with the sentences).
+        entities: texts → their entities (spaCy by default; the index stores them).
         analyzer: the index's text analysis (keywords, rarity).
         idf: keyword → IDF in the collection.
         collection_size: passages in the collection (how much its IDF is trusted).
@@ -188,8 +150,11 @@ class SentenceScorer:
 
     def __init__(self, *, embed: Callable[[Sequence[str]], np.ndarray], analyzer: TextAnalyzer,
                  idf: Callable[[Sequence[str]], dict[str, float]], collection_size: int,
-                 model: SentenceModel | None = None) -> None:
+                 model: SentenceModel | None = None,
+                 entities: Callable[[Sequence[str]], list[tuple[Entity, ...]]] = entities,
+                 ) -> None:
         self.embed = embed
+        self.entities = entities
         self.analyzer = analyzer
         self.idf = idf
         self.collection_size = collection_size
@@ -236,7 +201,7 @@ class SentenceScorer:
         vectors = self.embed([question, *texts])
         cosine = vectors[1:] @ vectors[0]
         weights = self.weights(question, focus)
-        wanted = _wanted_entities(focus or question, texts, intent)
+        wanted = _wanted_entities(focus or question, texts, intent, self.entities)
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
         previous: tuple[Hit | None, set[str]] = (None, set())
         for i, ((hit, _, _), text, words) in enumerate(
@@ -253,8 +218,9 @@ class SentenceScorer:
         return rows, wanted
 
 
-def _wanted_entities(question: str, texts: Sequence[str],
-                     intent: Intent) -> list[tuple[Entity, ...]]:
+def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
+                     find: Callable[[Sequence[str]], list[tuple[Entity, ...]]],
+                     ) -> list[tuple[Entity, ...]]:
     """Per text, its entities of the labels the question wants that the question doesn't
     already name (vague times and amounts, "years", "recent months", left out)."""
     if intent.kind != "entity":
@@ -264,7 +230,7 @@ def _wanted_entities(question: str, texts: Sequence[str],
     return [tuple(sorted((e for e in found if e.label in intent.labels
                           and e.text.lower() not in asked and _specific(e)),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
-            for found in entities(list(texts))]
+            for found in find(list(texts))]
 
 
 def _specific(entity: Entity) -> bool:

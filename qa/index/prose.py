@@ -1,0 +1,52 @@
+"""Which sentences of a passage are prose: headings and the title are not.
+
+The answer quotes prose sentences only, and the index stores a vector for each of them
+(`qa.index.sentence_vectors`), so both must agree on what a sentence is: this module is that
+one definition.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .chunking import sentence_spans
+
+#: A heading: at most this many words on a line of its own, not ending like a sentence.
+_HEADING_WORDS = 14
+_SENTENCE_END = re.compile(r"[.!?…:;\"'”’)\]]\s*$")
+
+
+def is_heading(text: str, sentence: str, start: int, end: int, title: str) -> bool:
+    """Whether a sentence is a heading or the title rather than prose: the title itself, a
+    Markdown `#` line, or a short line of its own that doesn't end like a sentence.
+
+    Example:
+        >>> is_heading("Intro\\nIt rained.", "Intro", 0, 5, "")
+        True
+    """
+    stripped = sentence.strip()
+    if not stripped or stripped.lower() == title.strip().lower() or stripped.startswith("#"):
+        return True
+    own_line = (start == 0 or text[start - 1] == "\n") and (end >= len(text) or text[end] == "\n")
+    # A question on a line of its own is a subheading ("How many stores are closing?").
+    if own_line and stripped.endswith("?"):
+        return True
+    return own_line and len(sentence.split()) <= _HEADING_WORDS \
+        and not _SENTENCE_END.search(sentence)
+
+
+def prose_spans(text: str, title: str) -> list[tuple[int, int]]:
+    """The sentences of `text` without headings: a heading line glued to the sentence after it
+    (the splitter breaks only at blank lines) is cut off, and a sentence that is only a
+    heading is left out."""
+    out = []
+    for span in sentence_spans(text):
+        start, end = span.start, span.end
+        while (newline := text.find("\n", start, end)) >= 0 and is_heading(
+                text, text[start:newline].strip(), start, newline, title):
+            start = newline + 1
+            while start < end and text[start].isspace():
+                start += 1
+        if start < end and not is_heading(text, text[start:end], start, end, title):
+            out.append((start, end))
+    return out

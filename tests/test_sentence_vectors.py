@@ -1,0 +1,122 @@
+"""Sentence vectors stored at index time: answering embeds the question only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, write
+
+from qa.answer.answerer import Answerer
+from qa.answer.retrieval import Retriever
+from qa.config import Settings
+from qa.index.builder import index_paths
+from qa.index.sentence_vectors import SentenceVectors, sentence_texts
+from qa.index.store import IndexStore
+
+ARTICLES = {
+    "rocket.txt": "Rocket launch\n\nThe rocket carried a weather satellite into orbit. "
+                  "Engineers cheered when the satellite sent its first signal.",
+    "bank.txt": "Central bank\n\nThe central bank raised interest rates again. "
+                "Economists said inflation had slowed.",
+    "garden.md": "# Garden tips\n\nRoses like clay soil. Tomatoes need sun all day.",
+}
+
+
+def _corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    for name, text in ARTICLES.items():
+        write(folder / name, text)
+    return folder
+
+
+def _answerer(settings: Settings, fake: FakeEmbedder) -> Answerer:
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    return Answerer(Retriever(store, fake, settings), settings)
+
+
+def test_answering_embeds_only_the_question(tmp_path: Path, fake: FakeEmbedder) -> None:
+    settings = Settings(index_dir=tmp_path / "index", abstain_threshold=-1.0)
+    index_paths([_corpus(tmp_path)], settings, embedder=fake)
+    assert settings.sentences_path.is_file()
+    fake.embedded.clear()
+    answer = _answerer(settings, fake).ask("When did the satellite send its first signal?")
+    assert not answer.abstained and "first signal" in answer.answer
+    assert set(fake.embedded) == {"When did the satellite send its first signal?"}
+
+
+def test_stored_vectors_are_the_models_in_half_precision(tmp_path: Path,
+                                                         fake: FakeEmbedder) -> None:
+    settings = Settings(index_dir=tmp_path / "index")
+    index_paths([_corpus(tmp_path)], settings, embedder=fake)
+    sentences = sentence_texts("Garden tips", "# Garden tips\n\nRoses like clay soil. "
+                                              "Tomatoes need sun all day.")
+    assert sentences == ["Roses like clay soil.", "Tomatoes need sun all day."], \
+        "the heading is not a sentence"
+    stored = SentenceVectors(settings.sentences_path).get(fake.name, sentences)
+    expected = FakeEmbedder().embed(sentences)
+    assert np.allclose(np.stack([stored[s] for s in sentences]), expected, atol=1e-3)
+    assert SentenceVectors(settings.sentences_path).get("another-model", sentences) == {}
+
+
+def test_a_missing_or_damaged_file_only_costs_time(tmp_path: Path, fake: FakeEmbedder) -> None:
+    settings = Settings(index_dir=tmp_path / "index", abstain_threshold=-1.0)
+    index_paths([_corpus(tmp_path)], settings, embedder=fake)
+    question = "What did economists say about inflation?"
+    before = _answerer(settings, fake).ask(question)
+
+    settings.sentences_path.write_bytes(b"not a database at all" * 100)
+    fake.embedded.clear()
+    damaged = _answerer(settings, fake).ask(question)
+    assert damaged.answer == before.answer
+    assert "Economists said inflation had slowed." in fake.embedded, "embedded instead"
+
+    settings.sentences_path.unlink()
+    assert _answerer(settings, fake).ask(question).answer == before.answer
+
+    # The next update starts the file afresh and stores every sentence again.
+    write(_corpus(tmp_path) / "new.txt", "Chess\n\nThe chess final went to a tiebreak.")
+    index_paths([tmp_path / "docs"], settings, embedder=fake, rebuild=True)
+    fake.embedded.clear()
+    assert _answerer(settings, fake).ask(question).answer == before.answer
+    assert set(fake.embedded) == {question}
+
+
+def test_rebuild_drops_sentences_no_passage_holds(tmp_path: Path, fake: FakeEmbedder) -> None:
+    settings = Settings(index_dir=tmp_path / "index")
+    corpus = _corpus(tmp_path)
+    index_paths([corpus], settings, embedder=fake)
+    count = SentenceVectors(settings.sentences_path).count()
+    assert count == 6
+    (corpus / "bank.txt").unlink()
+    index_paths([corpus], settings, embedder=fake, prune=True)
+    assert SentenceVectors(settings.sentences_path).count() == count, "kept until worth it"
+    index_paths([corpus], settings, embedder=fake, rebuild=True)
+    stored = SentenceVectors(settings.sentences_path)
+    assert stored.count() == 4
+    assert stored.get(fake.name, ["Economists said inflation had slowed."]) == {}
+
+
+def test_entities_come_from_the_index(tmp_path: Path, fake: FakeEmbedder,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(index_dir=tmp_path / "index", abstain_threshold=-1.0)
+    folder = tmp_path / "docs"
+    write(folder / "talks.txt", "Talks\n\nRice met Putin in Moscow on March 18, 2008. "
+                                "The talks were about a missile shield.")
+    index_paths([folder], settings, embedder=fake)
+    sentence = "Rice met Putin in Moscow on March 18, 2008."
+    stored = SentenceVectors(settings.sentences_path).entities(fake.name, [sentence])[sentence]
+    assert [(e.text, e.label) for e in stored][:3] == [
+        ("Rice", "PERSON"), ("Putin", "PERSON"), ("Moscow", "GPE")]
+
+    asked: list[str] = []
+
+    def spy(texts):  # type: ignore[no-untyped-def]
+        asked.extend(texts)
+        return [() for _ in texts]
+
+    monkeypatch.setattr("qa.index.sentence_vectors.entities", spy)
+    answer = _answerer(settings, fake).ask("When did Rice meet Putin?")
+    assert answer.short_answer is not None and answer.short_answer.text == "March 18, 2008"
+    assert sentence not in asked
