@@ -14,6 +14,8 @@ from typing import Literal
 Kind = Literal["overview", "entity", "reason", "manner", "fact"]
 
 _PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
+#: "Which president…": a person, never the country beside the title ("US President …").
+_PERSON = ("PERSON",)
 _TIME = ("DATE", "TIME")
 _PLACE = ("GPE", "LOC", "FAC")
 _COUNT = ("CARDINAL", "QUANTITY")
@@ -34,8 +36,8 @@ _OVERVIEW = re.compile(
 )
 #: "Which/what <noun>" questions whose noun names the kind of entity wanted.
 _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
-    "president": _PEOPLE, "leader": _PEOPLE, "person": _PEOPLE, "minister": _PEOPLE,
-    "official": _PEOPLE, "company": ("ORG",), "organization": ("ORG",),
+    "president": _PERSON, "leader": _PERSON, "person": _PERSON, "minister": _PERSON,
+    "official": _PERSON, "chief": _PERSON, "company": ("ORG",), "organization": ("ORG",),
     "organisation": ("ORG",), "team": ("ORG",), "country": ("GPE",), "countries": ("GPE",),
     "city": ("GPE",), "state": ("GPE",), "nation": ("GPE", "NORP"), "year": _TIME,
     "date": _TIME, "day": _TIME, "month": _TIME, "century": _TIME, "decade": _TIME,

@@ -8,10 +8,12 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   collection grows, so one article is enough to tell "Medvedev" from "said");
 - context: the same share over the sentence and the one before it ("it", "they");
 - type_match: the question wants an entity (a person for "who", a date for "when", a number
-  for "how many") and the sentence holds one that the question doesn't name (spaCy NER);
+  for "how many") and the sentence holds one that the question doesn't name (spaCy NER): 1 for
+  the kind wanted first, 0.5 for another kind it accepts ("who" also takes an organisation);
 - cue: the question asks "why" and the sentence gives a reason ("because", "to protect",
   "would threaten");
-- rank, passage: the retrieval rank of its passage and the passage's cosine;
+- rank, passage: the retrieval rank of its document (among the documents retrieved) and its
+  passage's cosine;
 - short: the sentence has fewer than five words.
 
 A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`, coefficients in
@@ -203,6 +205,11 @@ class SentenceScorer:
         weights = self.weights(question, focus)
         wanted = _wanted_entities(focus or question, texts, intent, self.entities)
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
+        # Rank by document, not passage: in a one-article index every passage is the same
+        # article's, and the first passage's rank would favour its lead sentence.
+        doc_rank: dict[str, int] = {}
+        for hit in sorted({id(h): h for h, _, _ in spans}.values(), key=lambda h: h.fused_rank):
+            doc_rank.setdefault(hit.doc_id, len(doc_rank) + 1)
         previous: tuple[Hit | None, set[str]] = (None, set())
         for i, ((hit, _, _), text, words) in enumerate(
                 zip(spans, texts, self.analyzer.keywords(texts), strict=True)):
@@ -211,11 +218,19 @@ class SentenceScorer:
             before = previous[1] if previous[0] is hit else set()
             previous = (hit, own)
             rows[i] = (float(cosine[i]), keyword_share(weights, own),
-                       keyword_share(weights, own | before), float(bool(wanted[i])),
+                       keyword_share(weights, own | before), _type_match(wanted[i], intent),
                        float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
-                       1.0 / hit.fused_rank, hit.dense_score,
+                       1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS))
         return rows, wanted
+
+
+def _type_match(found: tuple[Entity, ...], intent: Intent) -> float:
+    """1 when the sentence holds an entity of the kind the question wants most (a person for
+    "who"), 0.5 for one of the other kinds it accepts (an organisation, a country), else 0."""
+    if not found:
+        return 0.0
+    return 1.0 if any(e.label == intent.labels[0] for e in found) else 0.5
 
 
 def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,

@@ -21,8 +21,9 @@ from typing import Any
 
 #: Words of questions and conversation that carry no topic, beyond the 179-word stop list.
 CONVERSATION_WORDS = frozenset({
-    "also", "could", "done", "else", "get", "got", "happen", "happened", "know", "made", "make",
-    "many", "may", "mean", "might", "much", "must", "one", "ones", "plan", "planned", "plans",
+    "also", "article", "articles", "could", "describe", "described", "discuss", "discussed",
+    "done", "else", "get", "got", "happen", "happened", "know", "made", "make",
+    "many", "may", "mean", "mention", "mentioned", "mentions", "might", "much", "must", "one", "ones", "plan", "planned", "plans",
     "please", "really", "said", "say", "says", "shall", "tell", "think", "told", "us", "want",
     "wanted", "wants", "what's", "whats", "whose", "would", "yes",
 })
