@@ -54,20 +54,25 @@ def sample_queries(queries: Sequence[Query], limit: int) -> list[Query]:
 
 def load_dataset(directory: Path, *, split: str | None = None,
                  limit: int | None = None) -> Dataset:
-    """Read `corpus.jsonl`, `queries.jsonl` and `qrels/test.tsv` from a BEIR folder, keeping
-    only the queries of `split` (their `metadata.split`) when given, and a fixed sample of
-    `limit` of them when given.
+    """Read `corpus.jsonl`, `queries.jsonl` and `qrels/test.tsv` (or, in a folder holding
+    another part, its one `qrels/*.tsv`: WikiQA's `train/` has `train.tsv`) from a BEIR
+    folder, keeping only the queries of `split` (their `metadata.split`) when given, and a
+    fixed sample of `limit` of them when given.
 
     Raises:
         QAError: a file is missing or malformed.
     """
     corpus = directory / "corpus.jsonl"
-    for needed in (corpus, directory / "queries.jsonl", directory / "qrels" / "test.tsv"):
+    qrels_path = directory / "qrels" / "test.tsv"
+    others = sorted((directory / "qrels").glob("*.tsv")) if not qrels_path.exists() else []
+    if len(others) == 1:
+        qrels_path = others[0]
+    for needed in (corpus, directory / "queries.jsonl", qrels_path):
         if not needed.exists():
             raise QAError(f"{needed} is missing: DATASET_DIR must be in BEIR layout "
                           "(corpus.jsonl, queries.jsonl, qrels/test.tsv)")
     qrels: dict[str, dict[str, int]] = {}
-    for line in (directory / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+    for line in qrels_path.read_text(encoding="utf-8").splitlines()[1:]:
         parts = line.split("\t")
         if len(parts) >= 3 and int(parts[2]) > 0:
             qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
