@@ -107,7 +107,8 @@ class SqliteCatalog:
             # A closed catalog or a malformed query is a bug in the caller, not a damaged
             # file: saying "run --rebuild" would send the user the wrong way.
             raise
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
+            # (Text whose bytes were damaged is no longer UTF-8.)
             raise IndexCorruptError(
                 f"{self.path} is damaged ({err}); {REBUILD_HINT}") from None
 

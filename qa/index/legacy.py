@@ -60,7 +60,7 @@ class LegacyCatalog:
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
             raise IndexCorruptError(f"{self.path} is damaged ({err}); {REBUILD_HINT}") from None
 
     def document_count(self) -> int:
