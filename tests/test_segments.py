@@ -95,7 +95,7 @@ def history(tmp_path: Path, fake: FakeEmbedder) -> tuple[Path, Settings]:
 
 def test_each_write_adds_a_segment_and_tombstones_what_it_replaced(
         history: tuple[Path, Settings], fake: FakeEmbedder) -> None:
-    docs, settings = history
+    _, settings = history
     manifest = Manifest.read(settings.index_dir)
     assert manifest.generation == 5 and len(manifest.segments) == 5
     # a1 and a2 were in the first segment, a4 in the second: their old passages are deleted.

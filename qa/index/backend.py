@@ -11,7 +11,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from .delta import StoreTarget
 from .store import IndexStore
-from .dense import AnnPolicy
+from .ann import AnnPolicy
 from .merge import MergePolicy
 from .writer import LocalTarget, SegmentPolicy
 

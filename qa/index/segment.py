@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .dense import AnnPolicy, all_vectors, read_faiss, write_faiss
+from .ann import AnnPolicy, all_vectors, read_faiss, write_faiss
 from . import files
-from .layout import FileStamp, SegmentEntry, stamp, temporary, tombstone_name
+from .layout import SegmentEntry, stamp, temporary, tombstone_name
 from .postings import FILES as POSTING_FILES
 from .postings import Postings, merge_postings
 
@@ -169,10 +169,3 @@ def merged_data(segments: Sequence[Segment]) -> SegmentData:
         parts.append((segment.postings, new_row))
     postings = merge_postings(parts, len(ids))
     return SegmentData(ids=ids[order], vectors=vectors[order], postings=postings)
-
-
-def tombstone_stamp(index_dir: Path, entry: SegmentEntry) -> FileStamp | None:
-    """The stamp of the segment's tombstone file as it is now (for `qa verify`)."""
-    if not entry.tombstones:
-        return None
-    return stamp(index_dir / entry.tombstones)

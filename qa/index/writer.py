@@ -35,7 +35,8 @@ from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, Inde
 from . import layout
 from .catalog_writer import CatalogWriter
 from .delta import Delta, IndexSettings
-from .dense import AnnPolicy, SegmentedDense
+from .ann import AnnPolicy
+from .dense import SegmentedDense
 from .layout import FORMAT_VERSION, LOCK_FILE, Live, Manifest, SegmentEntry
 from .legacy import load_legacy
 from .merge import MergePolicy
