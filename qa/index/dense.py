@@ -59,10 +59,10 @@ class SegmentedDense:
 def _search_segment(segment: Segment, vector: np.ndarray, n: int,
                     rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The segment's top `n` as (passage ids, scores); `rows`: the rows it may return (None:
-    all of them)."""
+    every live row)."""
     import faiss
 
-    available = segment.rows if rows is None else len(rows)
+    available = segment.live_count if rows is None else len(rows)
     k = min(n, available)
     if k <= 0:
         return _NONE
@@ -73,11 +73,14 @@ def _search_segment(segment: Segment, vector: np.ndarray, n: int,
         top = np.argsort(-scores, kind="stable")[:k]
         return segment.ids[rows[top]], scores[top].astype(np.float32)
     params: Any = None
-    bitmap = None
+    bitmap = segment.live_bitmap
     if rows is not None:
         mask = np.zeros(segment.rows, dtype=bool)
         mask[rows] = True
         bitmap = np.packbits(mask, bitorder="little")
+    if bitmap is not None:
+        # FAISS reads the bitmap through a pointer: it must outlive the search (it does,
+        # held by this frame or by the segment).
         selector = faiss.IDSelectorBitmap(segment.rows, faiss.swig_ptr(bitmap))
     if hnsw:
         ef = max(int(segment.entry.dense["ef_search"]), k)

@@ -98,6 +98,8 @@ class SegmentedLexical:
         allowed_rows = segment.allowed_rows(allowed)
         if allowed_rows is None:
             candidates = np.flatnonzero(scores > 0)
+            if segment.live is not None:
+                candidates = candidates[segment.live[candidates]]
         else:
             candidates = allowed_rows[scores[allowed_rows] > 0]
         if len(candidates) > n:

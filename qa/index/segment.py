@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +143,18 @@ class Segment:
         return np.flatnonzero(hit), pos[hit].astype(np.int64)
 
     def allowed_rows(self, allowed: np.ndarray | None) -> np.ndarray | None:
-        """The rows a search may return: the live ones among `allowed` passage ids (None:
-        every row, nothing being deleted or filtered)."""
+        """The live rows among `allowed` passage ids, or None when nothing is filtered (every
+        live row may be returned)."""
         if allowed is None:
-            return None if self.live is None else np.flatnonzero(self.live)
+            return None
         _, rows = self.rows_of(np.asarray(allowed, dtype=np.int64))
         return rows if self.live is None else rows[self.live[rows]]
+
+    @cached_property
+    def live_bitmap(self) -> np.ndarray | None:
+        """The live rows as a bitmap FAISS can read (bit i of byte i // 8: row i), or None
+        when nothing is deleted. Made once, on the first search."""
+        return None if self.live is None else np.packbits(self.live, bitorder="little")
 
 
 def merged_data(segments: Sequence[Segment]) -> SegmentData:
