@@ -371,8 +371,8 @@ def test_qa_verify_finds_altered_document_text(tmp_path: Path,
     index_paths([docs], settings, embedder=registered_fake)
     manifest = Manifest.read(settings.index_dir)
     db = sqlite3.connect(settings.index_dir / manifest.catalog)
-    db.execute("UPDATE documents SET text = replace(text, 'Report', 'Rumour') "
-               "WHERE title = 'Article 1'")
+    db.execute("UPDATE texts SET text = replace(text, 'Report', 'Rumour') WHERE doc_key = "
+               "(SELECT doc_key FROM documents WHERE title = 'Article 1')")
     db.commit()
     db.close()
     code, _out, err = _qa(settings.index_dir, "verify")

@@ -33,14 +33,18 @@ from .chunking import Passage
 from .layout import REBUILD_HINT
 from .parts import DocumentRow, Filters, StoredPassage
 
-#: `PRAGMA user_version` of the catalog's schema.
+#: `PRAGMA user_version` of the catalog's schema. Texts have a table of their own, so that
+#: listing and filtering documents never reads through them.
 SCHEMA_VERSION = 3
 SCHEMA = f"""
 CREATE TABLE documents (
     doc_key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     source TEXT NOT NULL, title TEXT NOT NULL, date TEXT, author TEXT, sha256 TEXT NOT NULL,
-    text TEXT NOT NULL, page_starts TEXT NOT NULL,
-    added_in INTEGER NOT NULL, removed_in INTEGER, removed_at REAL
+    page_starts TEXT NOT NULL, added_in INTEGER NOT NULL, removed_in INTEGER, removed_at REAL
+);
+CREATE TABLE texts (
+    doc_key INTEGER PRIMARY KEY REFERENCES documents(doc_key) ON DELETE CASCADE,
+    text TEXT NOT NULL
 );
 CREATE TABLE passages (
     passage_id INTEGER PRIMARY KEY,
@@ -50,12 +54,15 @@ CREATE TABLE passages (
 );
 CREATE INDEX documents_id ON documents(doc_id, added_in, removed_in);
 CREATE INDEX documents_live ON documents(added_in, removed_in);
+CREATE INDEX documents_position ON documents(position);
 CREATE INDEX documents_date ON documents(date);
+CREATE INDEX documents_removed ON documents(removed_in) WHERE removed_in IS NOT NULL;
 CREATE INDEX passages_doc ON passages(doc_key);
 CREATE INDEX passages_live ON passages(added_in, removed_in);
+CREATE INDEX passages_removed ON passages(removed_in) WHERE removed_in IS NOT NULL;
 PRAGMA user_version = {SCHEMA_VERSION};
 """
-_PASSAGE_TEXT = 'substr(d.text, p.start + 1, p."end" - p.start)'
+_PASSAGE_TEXT = 'substr(t.text, p.start + 1, p."end" - p.start)'
 #: How long a reader waits for a writer's commit to finish (seconds).
 BUSY_TIMEOUT = 30.0
 
@@ -142,7 +149,7 @@ class SqliteCatalog:
         rows = self._rows(
             f'SELECT p.passage_id, d.doc_id, p.ordinal, p.start, p."end", p.page, '
             f"{_PASSAGE_TEXT}, d.title, d.date, d.source FROM passages p JOIN documents d "
-            f"USING (doc_key) WHERE p.passage_id IN ({','.join('?' * len(wanted))})", wanted)
+            f"USING (doc_key) JOIN texts t USING (doc_key) WHERE p.passage_id IN ({','.join('?' * len(wanted))})", wanted)
         by_id = {row[0]: StoredPassage(*row) for row in rows}
         missing = [i for i in wanted if i not in by_id]
         if missing:
@@ -153,7 +160,7 @@ class SqliteCatalog:
     def document(self, doc_id: str) -> Document:
         found = self._rows(
             "SELECT doc_id, source, title, text, date, author, page_starts FROM documents d "
-            f"WHERE d.doc_id = :id AND {visible('d')}", {"id": doc_id, **self._g})
+            f"JOIN texts USING (doc_key) WHERE d.doc_id = :id AND {visible('d')}", {"id": doc_id, **self._g})
         if not found:
             raise KeyError(doc_id)
         row = found[0]
@@ -168,8 +175,8 @@ class SqliteCatalog:
     def passages_of(self, doc_id: str) -> list[tuple[int, Passage]]:
         rows = self._rows(
             f'SELECT p.passage_id, d.doc_id, p.ordinal, p.start, p."end", {_PASSAGE_TEXT}, '
-            "p.page FROM passages p JOIN documents d USING (doc_key) "
-            f"WHERE d.doc_id = :id AND {visible('d')} ORDER BY p.ordinal",
+            "p.page FROM passages p JOIN documents d USING (doc_key) JOIN texts t USING "
+            f"(doc_key) WHERE d.doc_id = :id AND {visible('d')} ORDER BY p.ordinal",
             {"id": doc_id, **self._g})
         return [(int(row[0]), Passage(*row[1:])) for row in rows]
 
@@ -214,7 +221,7 @@ class SqliteCatalog:
         they agree unless the file was altered)."""
         for row in self._rows(
                 "SELECT doc_id, source, title, text, date, author, page_starts, sha256 "
-                f"FROM documents d WHERE {visible('d')}", self._g):
+                f"FROM documents d JOIN texts USING (doc_key) WHERE {visible('d')}", self._g):
             try:
                 starts = tuple(json.loads(row[6]))
             except ValueError:
@@ -226,9 +233,9 @@ class SqliteCatalog:
         """The first live passage whose offsets don't fit its document, or whose document is
         not live, described; "" when there is none (for `qa verify`)."""
         outside = self._rows(
-            "SELECT p.passage_id FROM passages p JOIN documents d USING (doc_key) WHERE "
+            "SELECT p.passage_id FROM passages p JOIN texts t USING (doc_key) WHERE "
             f'{visible("p")} AND NOT (0 <= p.start AND p.start < p."end" AND '
-            'p."end" <= length(d.text)) LIMIT 1', self._g)
+            'p."end" <= length(t.text)) LIMIT 1', self._g)
         if outside:
             return f"passage {outside[0][0]} has offsets outside its document"
         orphan = self._rows(

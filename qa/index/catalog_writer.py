@@ -112,6 +112,8 @@ class CatalogWriter:
     def _undo_uncommitted(self, committed: int) -> None:
         db = self._db
         db.execute("DELETE FROM passages WHERE added_in > ?", [committed])
+        db.execute("DELETE FROM texts WHERE doc_key IN (SELECT doc_key FROM documents "
+                   "WHERE added_in > ?)", [committed])
         db.execute("DELETE FROM documents WHERE added_in > ?", [committed])
         db.execute("UPDATE documents SET removed_in = NULL, removed_at = NULL "
                    "WHERE removed_in > ?", [committed])
@@ -158,10 +160,12 @@ class CatalogWriter:
                 position, following = following, following + 1
             cursor = db.execute(
                 "INSERT INTO documents (doc_id, position, source, title, date, author, sha256, "
-                "text, page_starts, added_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [d.doc_id, position, d.source, d.title, d.date, d.author, d.sha256, d.text,
+                "page_starts, added_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [d.doc_id, position, d.source, d.title, d.date, d.author, d.sha256,
                  json.dumps(list(d.page_starts)), g])
             keys[d.doc_id] = int(cursor.lastrowid or 0)
+            db.execute("INSERT INTO texts (doc_key, text) VALUES (?, ?)",
+                       [keys[d.doc_id], d.text])
         db.executemany(
             'INSERT INTO passages (passage_id, doc_key, ordinal, start, "end", page, added_in) '
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -175,5 +179,5 @@ class CatalogWriter:
             [committed, before])]
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            self._db.execute(f"DELETE FROM passages WHERE doc_key IN ({marks})", chunk)
-            self._db.execute(f"DELETE FROM documents WHERE doc_key IN ({marks})", chunk)
+            for table in ("passages", "texts", "documents"):
+                self._db.execute(f"DELETE FROM {table} WHERE doc_key IN ({marks})", chunk)
