@@ -37,7 +37,6 @@ from .manifest import (  # noqa: F401
     FileStamp,
     Manifest,
     SegmentEntry,
-    current_generation,
     manifest_problem,
 )
 

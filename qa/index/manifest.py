@@ -126,18 +126,6 @@ class Manifest:
         os.replace(tmp, index_dir / MANIFEST)  # the commit point
         files.fsync(index_dir)
 
-    @property
-    def segment_numbers(self) -> list[int]:
-        return [int(s.name.removeprefix("seg-")) for s in self.segments]
-
-
-def current_generation(index_dir: Path) -> int:
-    """The committed generation, or 0 when there is none (or the manifest is unreadable, so
-    that a rebuild starts the numbering over)."""
-    try:
-        return Manifest.read(index_dir).generation
-    except (IndexMissingError, IndexCorruptError):
-        return 0
 
 
 # Reading and checking --------------------------------------------------------------------------
