@@ -320,6 +320,30 @@ def test_segments_above_the_threshold_are_searched_by_hnsw(tmp_path: Path,
         assert set(found.tolist()) <= set(some.tolist()) and len(found) == 5
 
 
+def test_a_load_racing_a_commit_reads_the_new_manifest(
+        tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    settings = _settings(tmp_path / "index")
+    for i in range(2):
+        write(docs / f"a{i}.txt", _article(i))
+        index_paths([docs], settings, embedder=fake)
+    stale = Manifest.read(settings.index_dir)
+    index_paths([docs], settings, embedder=fake, optimize=True)  # deletes seg-000001 and 2
+    assert not (settings.index_dir / "seg-000001").exists()
+    real_read = Manifest.read.__func__  # type: ignore[attr-defined]
+    reads: list[int] = []
+
+    def read(cls: type[Manifest], index_dir: Path) -> Manifest:
+        # The first read is the manifest as it was before the merge committed.
+        reads.append(1)
+        return stale if len(reads) == 1 else real_read(cls, index_dir)
+
+    monkeypatch.setattr(Manifest, "read", classmethod(read))
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    assert store.manifest.generation == 3 and len(reads) >= 2
+    assert {r.title for r in store.catalog.documents()} == {"Article 0", "Article 1"}
+
+
 def test_files_are_memory_mapped(tmp_path: Path, fake: FakeEmbedder) -> None:
     docs = tmp_path / "docs"
     for i in range(3):

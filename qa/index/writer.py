@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ import numpy as np
 
 from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from . import layout
+from .catalog import BUSY_TIMEOUT
 from .catalog_writer import CatalogWriter
 from .delta import Delta, IndexSettings
 from .ann import AnnPolicy
@@ -190,15 +192,22 @@ class LocalTarget:
         """Generation G+1 as a change to G: catalog rows, one segment, tombstones."""
         before = old.manifest
         generation = before.generation + 1
-        with CatalogWriter.open(self.index_dir / before.catalog) as writer:
-            try:
+        path = self.index_dir / before.catalog
+        try:
+            with CatalogWriter.open(path) as writer:
                 removed = writer.apply(delta, committed=before.generation,
                                        first_id=before.next_passage,
                                        keep_seconds=self.policy.keep_retired_s)
-            except Exception as err:
-                raise IndexCorruptError(f"{writer.path} could not be updated ({err}); "
-                                        f"{layout.REBUILD_HINT}") from None
-            catalog_stamp = writer.stamp()
+                catalog_stamp = writer.stamp()
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise IndexBusyError(f"{path} stayed locked by a reader for "
+                                     f"{BUSY_TIMEOUT:.0f} s; try again") from None
+            raise IndexCorruptError(f"{path} could not be updated ({err}); "
+                                    f"{layout.REBUILD_HINT}") from None
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
+            raise IndexCorruptError(f"{path} could not be updated ({err}); "
+                                    f"{layout.REBUILD_HINT}") from None
         loaded = {s.entry.name: s for s in _segments_of(old)}
         segments: list[SegmentEntry] = []
         for entry in before.segments:
