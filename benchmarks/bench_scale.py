@@ -351,16 +351,19 @@ def build_million(real: np.ndarray, work: Path, settings, n: int) -> Path:
 
 
 LOAD_CHILD = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 began = time.perf_counter()
 from qa.index.store import IndexStore
 imported = time.perf_counter()
 store = IndexStore.load(__import__("pathlib").Path(sys.argv[1]))
 loaded = time.perf_counter()
 def rss():
+    fields = {}
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
 after_load = rss()
 import numpy as np
 qs = np.load(sys.argv[2])
@@ -371,9 +374,8 @@ dense, bm25 = [], []
 for q, text in zip(qs[1:], texts[1:]):
     t = time.perf_counter(); store.dense.search(q, 100); dense.append(time.perf_counter() - t)
     t = time.perf_counter(); store.lexical.search(text, 100); bm25.append(time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"import": imported - began, "load": loaded - imported, "rss_load": after_load,
-                  "rss_after": rss(), "peak": peak, "first_dense": first_dense,
+                  "rss_after": rss(), "first_dense": first_dense,
                   "first_bm25": first_bm25, "dense": dense, "bm25": bm25,
                   "passages": store.count}))
 """
@@ -393,11 +395,15 @@ def section_million(real: np.ndarray, work: Path, settings, n: int) -> None:
                                str(work / "million-queries.json")], capture_output=True,
                               text=True, check=True, cwd=ROOT)
         r = json.loads(done.stdout)
+        load, after = r["rss_load"], r["rss_after"]
         print(f"  {run} run: {r['passages']} passages; load {r['load'] * 1000:.0f} ms "
-              f"(imports {r['import'] * 1000:.0f} ms); RSS {r['rss_load']:.0f} MB after load, "
-              f"{r['rss_after']:.0f} MB after 100 queries (peak {r['peak']:.0f} MB); first "
-              f"query dense {r['first_dense'] * 1000:.0f} ms, BM25 {r['first_bm25'] * 1000:.0f} "
-              f"ms; then dense {quantiles(r['dense'])}, BM25 {quantiles(r['bm25'])}")
+              f"(imports {r['import'] * 1000:.0f} ms); RSS after load {load['VmRSS']:.0f} MB "
+              f"({load['RssAnon']:.0f} MB private, {load['RssFile']:.0f} MB mapped files), "
+              f"after 100 queries {after['VmRSS']:.0f} MB ({after['RssAnon']:.0f} MB private, "
+              f"{after['RssFile']:.0f} MB mapped files; peak {after['VmHWM']:.0f} MB); "
+              f"first query dense {r['first_dense'] * 1000:.0f} ms, BM25 "
+              f"{r['first_bm25'] * 1000:.0f} ms; then dense {quantiles(r['dense'])}, BM25 "
+              f"{quantiles(r['bm25'])}")
 
 
 def main() -> None:

@@ -19,9 +19,9 @@ On disk, in the segment's folder (numpy files, memory-mapped on load):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import chain
 from pathlib import Path
 
@@ -45,21 +45,19 @@ class Postings:
         (['cat', 'dog', 'sat'], [0], [2])
     """
 
+    #: Sorted (Python's string order).
     terms: Sequence[str]
     starts: np.ndarray
     rows: np.ndarray
     tfs: np.ndarray
     lengths: np.ndarray
 
-    @cached_property
-    def vocab(self) -> dict[str, int]:
-        """Term → its number (built on first use)."""
-        return {term: i for i, term in enumerate(self.terms)}
-
     def lookup(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The rows holding `term` and its frequency in each, or None if none does."""
-        number = self.vocab.get(term)
-        if number is None:
+        # The terms are sorted: a binary search needs no dictionary built at load (a million
+        # passages hold some 400,000 terms).
+        number = bisect_left(self.terms, term)
+        if number == len(self.terms) or self.terms[number] != term:
             return None
         start, end = int(self.starts[number]), int(self.starts[number + 1])
         return self.rows[start:end], self.tfs[start:end]
