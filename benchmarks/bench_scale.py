@@ -185,7 +185,7 @@ def _recall(base: np.ndarray, held: np.ndarray, what: str, work: Path, settings)
                         for a, b in zip(got100, truth100, strict=True)])
         times = timed(lambda a=ann: [a.search(q, 10) for q in held[:100]], 1)[0] / 100
         print(f"  HNSW M={settings.hnsw_m} efConstruction={settings.hnsw_ef_construction} "
-              f"efSearch={ef}: recall@10 {r10:.4f}, recall@100 {r100:.4f} (efSearch raised to "
+              f"efSearch={ef}: recall@10 {r10:.4f}, recall@100 {r100:.4f} (efSearch at least "
               f"100), {times * 1000:.2f} ms/query, built in {built:.1f} s")
 
 
