@@ -214,7 +214,8 @@ def _verify(args: argparse.Namespace, settings: Settings, _in: TextIO, out: Text
     print(f"{where} verified: {report.files} files ({report.bytes / 1e6:.1f} MB) match their "
           f"checksums; the catalog passes SQLite's integrity check and its "
           f"{report.documents} documents match their hashes; {report.passages} passages in "
-          f"{report.segments} segments agree with it", file=out)
+          f"{report.segments} segment{'' if report.segments == 1 else 's'} agree with it",
+          file=out)
     return 0
 
 
