@@ -46,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_index.py
 
 clean:
-	rm -rf $(VENV) index/manifest.json index/store-* index/vectors-* index/bm25-* index/embeddings.sqlite
+	rm -rf $(VENV) index/manifest.json index/catalog-* index/seg-* index/embeddings.sqlite

@@ -18,6 +18,8 @@ EPILOG = """examples:
   qa index                          index seeds/ into index/
   qa index ~/my-articles            add a folder (new and changed files only)
   qa index ~/my-articles --prune    also drop documents whose files are gone
+  qa index --optimize               merge the index's segments into one
+  qa verify                         check every byte of the index against its checksums
   qa ask "Where does the US want to put its missile defence system?"
   qa ask --json - < questions.txt   one question per line, one JSON object per answer
   qa serve                          the chat at http://127.0.0.1:7860
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _index_option(p)
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--rebuild", action="store_true", help="start the index over")
+    p.add_argument("--optimize", action="store_true",
+                   help="then merge the index's segments into one (searches visit fewer)")
     p.add_argument("--model", help="sentence-transformers model name or path")
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="embed on Ray: a cluster started on this machine, or the running "
@@ -80,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeat for more (default: none)")
     p.add_argument("--frame-ancestors", metavar="SOURCES",
                    help="CSP frame-ancestors: who may show the chat in a frame (default 'self')")
+
+    p = sub.add_parser("verify", help="check every file of the index against its checksums")
+    _index_option(p)
 
     p = sub.add_parser("eval", help="measure retrieval on a BEIR-layout dataset")
     p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
@@ -122,7 +129,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
         os.environ.setdefault(name, value)
     args = build_parser().parse_args(argv)
     commands: dict[str, Callable[..., int]] = {
-        "index": _index, "ask": _ask, "serve": _serve, "eval": _eval,
+        "index": _index, "ask": _ask, "serve": _serve, "eval": _eval, "verify": _verify,
     }
     try:
         settings = Settings.from_env(index_dir=args.index, model=getattr(args, "model", None),
@@ -168,7 +175,7 @@ def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
 
     paths = args.paths or [Path("seeds")]
     report = index_paths(paths, settings, prune=args.prune, rebuild=args.rebuild,
-                         progress=_progress_factory(err, args.quiet))
+                         optimize=args.optimize, progress=_progress_factory(err, args.quiet))
     for skipped in report.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}", file=err)
     state = "updated" if report.written else "already up to date"
@@ -180,6 +187,35 @@ def _index(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextI
         f"embedded {report.embedded} texts in {report.seconds:.1f} s)",
         file=out,
     )
+    if args.optimize:
+        merged = (f"{report.merged} segments merged into one" if report.merged
+                  else "already one segment")
+        print(f"{describe_store(settings)} optimized: {merged}", file=out)
+    return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
+            err: TextIO) -> int:
+    from .index.backend import uses_postgres
+    from .index.verify import verify_index
+
+    if uses_postgres(settings):
+        raise QAError("qa verify checks the index folder; a PostgreSQL store is checked by "
+                      "PostgreSQL itself")
+    where = f"{settings.index_dir}/"
+    report = verify_index(settings.index_dir)
+    if not report.ok:
+        for problem in report.problems:
+            print(f"qa verify: {problem}", file=err)
+        print(f"qa verify: {where} has {len(report.problems)} problem"
+              f"{'s' if len(report.problems) > 1 else ''}; run `qa index --rebuild` to build "
+              "it again", file=err)
+        return 1
+    print(f"{where} verified: {report.files} files ({report.bytes / 1e6:.1f} MB) match their "
+          f"checksums; the catalog passes SQLite's integrity check and its "
+          f"{report.documents} documents match their hashes; {report.passages} passages in "
+          f"{report.segments} segment{'' if report.segments == 1 else 's'} agree with it",
+          file=out)
     return 0
 
 

@@ -52,6 +52,7 @@ ENV_VARS = {
     "QA_STORE": "store",
     "QA_PG_SCHEMA": "pg_schema",
     "QA_RAY": "ray",
+    "QA_ANN_THRESHOLD": "ann_threshold",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -185,6 +186,26 @@ class Settings:
     pg_ef_search: int = 200
     pg_pool_size: int = 4
     pg_keep_retired_s: int = 600
+    # The index folder (qa/index/writer.py): each write adds a segment; when `merge_factor`
+    # segments of about the same size exist (sizes below `merge_floor_passages` count as
+    # one size) they are merged into one, and a segment with more than `merge_deleted_share`
+    # of its passages deleted is rewritten. Removed catalog rows stay readable
+    # `index_keep_retired_s` seconds for searches that began before the write.
+    merge_factor: int = 10
+    merge_floor_passages: int = 1000
+    merge_deleted_share: float = 0.3
+    index_keep_retired_s: int = 600
+    # A segment of at least `ann_threshold` passages is searched approximately, by an HNSW
+    # graph (`hnsw_m` links per node, built looking at `hnsw_ef_construction` candidates,
+    # searched looking at `hnsw_ef_search`, or more when more results are asked for); smaller
+    # ones exactly. Measured here (benchmarks/bench_scale.py, a loaded machine): exact search
+    # for 100 results costs about 3 ms per query at 50k passages and 10 ms at 100k, HNSW
+    # under 1 ms, with recall@10 0.99 on real queries over the evaluation sets' real
+    # embeddings; building the graph costs 0.3-0.4 ms per passage, once per merge.
+    ann_threshold: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
     # Embedding on Ray (`qa index --ray [ADDRESS]`): empty for this process; "local" starts a
     # cluster on this machine (bound to 127.0.0.1, with `ray_cpus` CPUs, 0 meaning all);
     # anything else is a running cluster's address ("auto", "ray://head:10001"). Each actor

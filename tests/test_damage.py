@@ -53,8 +53,17 @@ def edit_manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], 
     return damage
 
 
-def part(index: Path, name: str) -> Path:
-    return index / manifest(index)["files"][name]
+def catalog(index: Path) -> Path:
+    return index / manifest(index)["catalog"]
+
+
+def segment(index: Path, member: str = "") -> Path:
+    folder = index / manifest(index)["segments"][0]["name"]
+    return folder / member if member else folder
+
+
+def tombstones(index: Path) -> Path:
+    return index / manifest(index)["segments"][0]["tombstones"]
 
 
 def replace_with_folder(path: Path) -> None:
@@ -73,26 +82,27 @@ def flip_bytes(path: Path, at: float = 0.5, count: int = 64) -> None:
     path.write_bytes(bytes(data))
 
 
-def without_checksums(damage: Callable[[Path], None]) -> Callable[[Path], None]:
-    """The damage, with the manifest's checksums gone too (nothing vouches for the bytes)."""
-    def both(index: Path) -> None:
-        damage(index)
-        edit_manifest(lambda m: m.update(checksums={}))(index)
-    return both
+def keeping_mtime(change: Callable[[Path], None]) -> Callable[[Path], None]:
+    """The change, with the file's mtime put back: nothing tells a load the bytes changed,
+    so only the reader of the file itself can notice."""
+    def damage(path: Path) -> None:
+        before = path.stat()
+        change(path)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    return damage
 
 
-def store_pages_flipped(index: Path) -> None:
+def same_size_garbage(path: Path) -> None:
+    path.write_bytes(os.urandom(path.stat().st_size))
+
+
+def catalog_pages_flipped(index: Path) -> None:
     # Damage the b-tree pages (after the 100-byte header), not only free space.
-    path = part(index, "store")
+    path = catalog(index)
     data = bytearray(path.read_bytes())
     for i in range(1024, len(data), 97):
         data[i] ^= 0xA5
     path.write_bytes(bytes(data))
-
-
-def bm25_member(index: Path, change: Callable[[Path], None]) -> None:
-    member = sorted(part(index, "bm25").iterdir())[0]
-    change(member)
 
 
 def cache(index: Path) -> Path:
@@ -143,6 +153,7 @@ class Damage:
     command: str = REBUILD
 
 
+SEG = "seg-000001"
 DAMAGES = [
     Damage("manifest missing", lambda i: (i / "manifest.json").unlink(), "index/",
            command="qa index", index_works=True),
@@ -165,45 +176,56 @@ DAMAGES = [
            "manifest.json"),
     Damage("counts lack passages", edit_manifest(lambda m: m["counts"].pop("passages")),
            "manifest.json"),
-    Damage("files lack bm25", edit_manifest(lambda m: m["files"].pop("bm25")), "manifest.json"),
+    Damage("a segment lists no files", edit_manifest(lambda m: m["segments"][0].update(files={})),
+           "manifest.json"),
+    Damage("a file stamp lacks its size",
+           edit_manifest(lambda m: m["segments"][0]["files"]["ids.npy"].pop("size")),
+           "manifest.json"),
     Damage("unknown manifest field", edit_manifest(lambda m: m.update(extra=1)),
            "manifest.json"),
-    Damage("file name leaves the folder",
-           edit_manifest(lambda m: m["files"].update(store="../../etc/passwd")), "manifest.json"),
-    Damage("checksum names a path outside",
-           edit_manifest(lambda m: m["checksums"].update({"../x": "0" * 64})), "manifest.json"),
+    Damage("catalog name leaves the folder",
+           edit_manifest(lambda m: m.update(catalog="../../etc/passwd")), "manifest.json"),
+    Damage("segment name leaves the folder",
+           edit_manifest(lambda m: m["segments"][0].update(name="../seg-000001")),
+           "manifest.json"),
+    Damage("tombstones without deletions",
+           edit_manifest(lambda m: m["segments"][0].update(deleted=0)), "manifest.json"),
     Damage("counts disagree",
            edit_manifest(lambda m: m["counts"].update(passages=m["counts"]["passages"] + 1)),
            "index/"),
     Damage("dimension disagrees", edit_manifest(lambda m: m.update(dim=m["dim"] + 1)), "index/"),
     Damage("another model", edit_manifest(lambda m: m.update(model="other-model")), "index/"),
-    Damage("another format version", edit_manifest(lambda m: m.update(format_version=1)),
-           "index/", index_works=True),
-    Damage("store missing", lambda i: part(i, "store").unlink(), "store-000001.sqlite"),
-    Damage("store empty", lambda i: part(i, "store").write_bytes(b""), "store-000001.sqlite"),
-    Damage("store bytes flipped", lambda i: flip_bytes(part(i, "store")), "store-000001.sqlite"),
-    Damage("store pages flipped, no checksums", without_checksums(store_pages_flipped),
-           "store-000001.sqlite"),
-    Damage("store garbage, no checksums",
-           without_checksums(lambda i: part(i, "store").write_bytes(os.urandom(8192))),
-           "store-000001.sqlite"),
-    Damage("store is a folder", lambda i: replace_with_folder(part(i, "store")),
-           "store-000001.sqlite"),
-    Damage("vectors missing", lambda i: part(i, "vectors").unlink(), "vectors-000001.faiss"),
-    Damage("vectors cut short, no checksums",
-           without_checksums(lambda i: part(i, "vectors").write_bytes(
-               part(i, "vectors").read_bytes()[:100])), "vectors-000001.faiss"),
-    Damage("vectors bytes flipped", lambda i: flip_bytes(part(i, "vectors"), at=0.1),
-           "vectors-000001.faiss"),
-    Damage("vectors is a folder", lambda i: replace_with_folder(part(i, "vectors")),
-           "vectors-000001.faiss"),
-    Damage("bm25 missing", lambda i: shutil.rmtree(part(i, "bm25")), "bm25-000001"),
-    Damage("bm25 is a file", lambda i: (shutil.rmtree(part(i, "bm25")),
-                                        part(i, "bm25").write_text("x")), "bm25-000001"),
-    Damage("bm25 member deleted", lambda i: bm25_member(i, Path.unlink), "bm25-000001"),
-    Damage("bm25 member garbage, no checksums",
-           without_checksums(lambda i: bm25_member(i, lambda p: p.write_bytes(b"\x93NUMPY junk"))),
-           "bm25-000001"),
+    Damage("a later format version", edit_manifest(lambda m: m.update(format_version=99)),
+           "index/"),
+    Damage("catalog missing", lambda i: catalog(i).unlink(), "catalog-000001.sqlite"),
+    Damage("catalog empty", lambda i: catalog(i).write_bytes(b""), "catalog-000001.sqlite"),
+    Damage("catalog pages flipped", catalog_pages_flipped, "catalog-000001.sqlite"),
+    Damage("catalog garbage", lambda i: catalog(i).write_bytes(os.urandom(8192)),
+           "catalog-000001.sqlite"),
+    Damage("catalog garbage, same size and mtime",
+           lambda i: keeping_mtime(same_size_garbage)(catalog(i)), "catalog-000001.sqlite"),
+    Damage("catalog is a folder", lambda i: replace_with_folder(catalog(i)),
+           "catalog-000001.sqlite"),
+    Damage("segment missing", lambda i: shutil.rmtree(segment(i)), f"{SEG}/ids.npy"),
+    Damage("segment is a file", lambda i: (shutil.rmtree(segment(i)),
+                                           segment(i).write_text("x")), f"{SEG}/ids.npy"),
+    Damage("vectors missing", lambda i: segment(i, "vectors.faiss").unlink(),
+           f"{SEG}/vectors.faiss"),
+    Damage("vectors cut short", lambda i: segment(i, "vectors.faiss").write_bytes(
+        segment(i, "vectors.faiss").read_bytes()[:100]), f"{SEG}/vectors.faiss"),
+    Damage("vectors bytes flipped", lambda i: flip_bytes(segment(i, "vectors.faiss"), at=0.1),
+           f"{SEG}/vectors.faiss"),
+    Damage("vectors garbage, same size and mtime",
+           lambda i: keeping_mtime(same_size_garbage)(segment(i, "vectors.faiss")), SEG),
+    Damage("vectors is a folder", lambda i: replace_with_folder(segment(i, "vectors.faiss")),
+           f"{SEG}/vectors.faiss"),
+    Damage("postings member deleted", lambda i: segment(i, "terms.txt").unlink(),
+           f"{SEG}/terms.txt"),
+    Damage("lengths garbage, same size and mtime",
+           lambda i: keeping_mtime(same_size_garbage)(segment(i, "lengths.npy")), SEG),
+    Damage("tombstones missing", lambda i: tombstones(i).unlink(), f"{SEG}.del-000002.npy"),
+    Damage("tombstones bytes flipped", lambda i: flip_bytes(tombstones(i), at=0.9, count=8),
+           f"{SEG}.del-000002.npy"),
     Damage(".lock is a folder", lambda i: replace_with_folder(i / ".lock"), ".lock",
            ask_answers=True),
     Damage("cache garbage", lambda i: cache(i).write_bytes(os.urandom(4096)),
@@ -218,9 +240,10 @@ DAMAGES = [
     Damage("leftover manifest.json.tmp folder",
            lambda i: replace_with_folder(i / "manifest.json.tmp"), "manifest.json.tmp",
            ask_answers=True, index_works=True),
-    Damage("leftover generation files", lambda i: (
-        (i / "store-000009.sqlite").write_text("junk"), replace_with_folder(i / "bm25-000009")),
-           "store-000009.sqlite", ask_answers=True, index_works=True),
+    Damage("leftover segment and catalog files", lambda i: (
+        (i / "catalog-000009.sqlite").write_text("junk"), replace_with_folder(i / "seg-000009"),
+        (i / f"{SEG}.del-000009.npy").write_text("junk")),
+           "seg-000009", ask_answers=True, index_works=True),
 ]
 
 
@@ -237,8 +260,13 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("pristine")
     for name, text in DOCS.items():
         write(base / "docs" / name, text)
+    # One more document, indexed and then pruned: the segment has a tombstone file.
+    gone = write(base / "docs" / "gone.txt", "Gone\n\nThis article was withdrawn.")
     try:
         code, _out, err = _qa(base, "index", str(base / "docs"))
+        assert code == 0, err
+        gone.unlink()
+        code, _out, err = _qa(base, "index", str(base / "docs"), "--prune")
         assert code == 0, err
     finally:
         unregister_embedder(fake.name)

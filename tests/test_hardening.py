@@ -552,10 +552,11 @@ def test_reloads_leave_no_handles_on_old_generations(tmp_path: Path, fake: FakeE
                 holder.reload()
                 with holder.lease() as answerer:
                     answerer.ask(ZEBRA)
-            # A request that began before the reloads still reads its own generation...
+            # A request that began before the reloads still reads its own generation, whose
+            # segment files the merges since have deleted...
             assert "Kenya" in in_flight.ask(ZEBRA).answer
-            assert _deleted_files_open() == before + 1
-        del in_flight  # ...and its file closes as soon as it is done.
+            assert _deleted_files_open() > before
+        del in_flight  # ...and its files close as soon as it is done.
         assert _deleted_files_open() == before
     finally:
         gc.enable()

@@ -4,6 +4,7 @@ and never trades a working index for one that can't be loaded."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -107,7 +108,7 @@ def test_an_index_that_cannot_be_loaded_is_skipped_and_the_old_one_kept(
     _add_ferry(docs, settings, fake)
     manifest = settings.index_dir / MANIFEST
     manifest.write_text(manifest.read_text().replace('"generation": 2', '"generation": 7'))
-    (settings.index_dir / "store-000002.sqlite").unlink()  # as a half-copied folder would be
+    shutil.rmtree(settings.index_dir / "seg-000002")  # as a half-copied folder would be
     assert holder.refresh() is False
     assert "could not be loaded" in caplog.text and "generation 1" in caplog.text
     clock.now = 5.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from qa.answer.retrieval import Filters, Retriever
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.index.builder import index_paths
+from qa.index.layout import FORMAT_VERSION
 from qa.index.store import IndexStore
+from qa.ingest import Document, read_file
 
 ARTICLES = {
     "space.txt": "March 3, 2021\n\nRocket launch\n\nThe rocket launched from Florida carrying "
@@ -144,8 +147,13 @@ def test_model_mismatch_is_refused(tmp_path: Path, corpus: Path, fake: FakeEmbed
     assert IndexStore.load(settings.index_dir, model="other-model").manifest.model == "other-model"
 
 
-@pytest.mark.parametrize("damage", ["truncate-vectors", "delete-store", "bad-manifest",
-                                    "flip-bm25", "counts"])
+def _segment(folder: Path) -> Path:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return folder / manifest["segments"][0]["name"]
+
+
+@pytest.mark.parametrize("damage", ["truncate-vectors", "delete-catalog", "bad-manifest",
+                                    "flip-postings", "counts"])
 def test_corrupt_index_is_refused_and_rebuild_recovers(
     tmp_path: Path, corpus: Path, fake: FakeEmbedder, damage: str
 ) -> None:
@@ -154,14 +162,15 @@ def test_corrupt_index_is_refused_and_rebuild_recovers(
     folder = settings.index_dir
     manifest = json.loads((folder / "manifest.json").read_text())
     if damage == "truncate-vectors":
-        path = folder / manifest["files"]["vectors"]
+        path = _segment(folder) / "vectors.faiss"
         path.write_bytes(path.read_bytes()[:50])
-    elif damage == "delete-store":
-        (folder / manifest["files"]["store"]).unlink()
+    elif damage == "delete-catalog":
+        (folder / manifest["catalog"]).unlink()
     elif damage == "bad-manifest":
         (folder / "manifest.json").write_text("{not json")
-    elif damage == "flip-bm25":
-        path = next((folder / manifest["files"]["bm25"]).glob("*.npy"))
+    elif damage == "flip-postings":
+        # Same size, new mtime: the load hashes the file and finds it altered.
+        path = _segment(folder) / "postings_tf.npy"
         data = bytearray(path.read_bytes())
         data[-1] ^= 0xFF
         path.write_bytes(bytes(data))
@@ -182,33 +191,69 @@ def test_leftovers_of_an_interrupted_write_are_ignored_then_removed(
     settings = _settings(tmp_path)
     index_paths([corpus], settings, embedder=fake)
     folder = settings.index_dir
-    (folder / "store-000099.sqlite").write_bytes(b"half written")
-    (folder / "bm25-000099").mkdir()
+    (folder / "seg-000099").mkdir()
+    (folder / "seg-000099" / "ids.npy").write_bytes(b"half written")
+    (folder / "seg-000001.del-000099.npy").write_bytes(b"half written")
+    (folder / "catalog-000099.sqlite").write_bytes(b"half written")
+    (folder / "seg-000002.tmp").mkdir()
     assert IndexStore.load(folder, model=fake.name).manifest.generation == 1
     write(corpus / "new.txt", "New\n\nA new document.")
     index_paths([corpus], settings, embedder=fake)
     names = sorted(p.name for p in folder.iterdir())
-    assert "store-000099.sqlite" not in names and "bm25-000099" not in names
-    assert "store-000002.sqlite" in names and "store-000001.sqlite" not in names
+    assert not {"seg-000099", "seg-000001.del-000099.npy", "catalog-000099.sqlite",
+                "seg-000002.tmp"} & set(names), names
+    assert {"seg-000001", "seg-000002", "catalog-000001.sqlite"} <= set(names), names
 
 
-def test_an_index_of_an_older_format_is_reindexed_from_its_stored_documents(
+def test_an_index_of_the_previous_format_is_reindexed_from_its_stored_documents(
     tmp_path: Path, corpus: Path, fake: FakeEmbedder
 ) -> None:
     settings = _settings(tmp_path)
-    index_paths([corpus], settings, embedder=fake)
-    manifest_path = settings.index_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["format_version"] = 0
-    manifest_path.write_text(json.dumps(manifest))
+    folder = settings.index_dir
+    _write_format_2(folder, [read_file(p) for p in sorted(corpus.iterdir())], fake)
     with pytest.raises(IndexMismatchError, match="--rebuild"):
-        IndexStore.load(settings.index_dir, model=fake.name)
+        IndexStore.load(folder, model=fake.name)
     # Only one file is given, yet the other two documents survive: they come from the store.
     report = index_paths([corpus / "bank.txt"], settings, embedder=fake)
     assert report.written and report.documents == 3
-    store = IndexStore.load(settings.index_dir, model=fake.name)
+    store = IndexStore.load(folder, model=fake.name)
+    assert store.manifest.format_version == FORMAT_VERSION
     assert {row.title for row in store.catalog.documents()} == {
         "Rocket launch", "Garden tips", "Central bank holds rates"}
+    assert not list(folder.glob("store-*")) and not list(folder.glob("bm25-*"))
+    retriever = Retriever(store, fake, settings)
+    assert retriever.search("rocket satellite")[0].passage.title == "Rocket launch"
+
+
+def _write_format_2(folder: Path, documents: list[Document], fake: FakeEmbedder) -> None:
+    """An index as version 2 wrote it: the documents in store-000001.sqlite (the vectors and
+    BM25 files are never read again, so empty stand-ins do)."""
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / "store-000001.sqlite")
+    db.executescript(
+        "CREATE TABLE documents (doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT "
+        "NOT NULL, date TEXT, author TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, "
+        "page_starts TEXT NOT NULL); CREATE TABLE passages (passage_id INTEGER PRIMARY KEY, "
+        'doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" '
+        "INTEGER NOT NULL, page INTEGER);")
+    db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(d.doc_id, d.source, d.title, d.date, d.author, d.sha256, d.text, "[]")
+                    for d in documents])
+    db.executemany("INSERT INTO passages VALUES (?, ?, 0, 0, ?, NULL)",
+                   [(i, d.doc_id, len(d.text)) for i, d in enumerate(documents)])
+    db.commit()
+    db.close()
+    (folder / "vectors-000001.faiss").write_bytes(b"")
+    (folder / "bm25-000001").mkdir()
+    manifest = {
+        "format_version": 2, "generation": 1, "model": fake.name, "dim": fake.dim,
+        "chunking": {"chunk_tokens": 40}, "bm25": {"k1": 0.9, "b": 0.4},
+        "counts": {"documents": len(documents), "passages": len(documents)},
+        "files": {"store": "store-000001.sqlite", "vectors": "vectors-000001.faiss",
+                  "bm25": "bm25-000001"},
+        "checksums": {},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def test_leftovers_are_removed_even_when_nothing_changed(
@@ -217,9 +262,12 @@ def test_leftovers_are_removed_even_when_nothing_changed(
     settings = _settings(tmp_path)
     index_paths([corpus], settings, embedder=fake)
     folder = settings.index_dir
-    # As if a run was killed after committing generation 1 but before deleting generation 0.
-    (folder / "store-000000.sqlite").write_bytes(b"previous generation")
+    # As if a run was killed after committing generation 1 but before deleting what the
+    # generation before it needed.
+    (folder / "catalog-000000.sqlite").write_bytes(b"previous generation")
+    (folder / "seg-000000").mkdir()
     report = index_paths([corpus], settings, embedder=fake)
     assert not report.written
-    assert not (folder / "store-000000.sqlite").exists()
+    assert not (folder / "catalog-000000.sqlite").exists()
+    assert not (folder / "seg-000000").exists()
     assert IndexStore.load(folder, model=fake.name).manifest.generation == 1

@@ -11,7 +11,9 @@ from ..config import Settings
 from ..errors import ConfigError
 from .delta import StoreTarget
 from .store import IndexStore
-from .writer import LocalTarget
+from .ann import AnnPolicy
+from .merge import MergePolicy
+from .writer import LocalTarget, SegmentPolicy
 
 #: URL schemes naming a PostgreSQL store (libpq accepts both).
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -43,7 +45,19 @@ def store_target(settings: Settings, *, repair: bool = False) -> StoreTarget:
         from .postgres.target import PostgresTarget
 
         return PostgresTarget(settings)
-    return LocalTarget(settings.index_dir, repair=repair)
+    return LocalTarget(settings.index_dir, repair=repair, policy=segment_policy(settings))
+
+
+def segment_policy(settings: Settings) -> SegmentPolicy:
+    """How the index folder lays out segments, from the settings."""
+    return SegmentPolicy(
+        ann=AnnPolicy(threshold=settings.ann_threshold, m=settings.hnsw_m,
+                      ef_construction=settings.hnsw_ef_construction,
+                      ef_search=settings.hnsw_ef_search),
+        merge=MergePolicy(factor=settings.merge_factor, floor=settings.merge_floor_passages,
+                          max_deleted=settings.merge_deleted_share),
+        keep_retired_s=float(settings.index_keep_retired_s),
+    )
 
 
 def open_store(settings: Settings, *, model: str | None = None) -> IndexStore:

@@ -4,20 +4,21 @@ An update keeps every document already indexed unless it changed (re-chunked, an
 passage text embedded) or, with `prune`, its file is gone. New text goes through the embedding
 cache, so the model loads only when there is text it has never seen. What changed goes to the
 store named by the settings (`qa.index.backend`) as a `Delta`: the index folder writes a new
-generation, PostgreSQL a transaction.
+segment, PostgreSQL a transaction.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import Settings
+from ..errors import ConfigError
 from ..ingest import Document, ReadLimits, Skipped, iter_files, read_all, source_file
 from .analysis import TextAnalyzer
 from .backend import open_store, store_target
@@ -31,6 +32,7 @@ from .parts import DocumentRow
 from .sentence_vectors import PRECISION as SENTENCE_PRECISION
 from .sentence_vectors import SentenceVectors, passage_sentences
 from .store import IndexStore
+from .writer import LocalTarget
 
 #: Stored sentence vectors per passage above which unused ones are looked for and dropped.
 _SENTENCES_PER_PASSAGE = 12
@@ -55,6 +57,8 @@ class IndexReport:
     passages: int = 0
     embedded: int = 0
     written: bool = False
+    #: Segments `--optimize` merged into one (0: none, or nothing to merge).
+    merged: int = 0
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
     seconds: float = 0.0
 
@@ -80,6 +84,7 @@ def index_paths(
     *,
     prune: bool = False,
     rebuild: bool = False,
+    optimize: bool = False,
     embedder: Embedder | None = None,
     progress: ProgressFactory = _no_progress,
 ) -> IndexReport:
@@ -90,6 +95,7 @@ def index_paths(
         settings: index folder, model and chunking settings.
         prune: remove indexed documents whose source file no longer exists.
         rebuild: ignore the existing index and start over (the embedding cache is kept).
+        optimize: then merge the index folder's segments into one (see `qa.index.merge`).
         embedder: a ready embedder (the server passes its loaded model); by default the
             settings' model, loaded only if some text needs embedding.
         progress: progress-bar factory for the reading and embedding stages.
@@ -97,34 +103,51 @@ def index_paths(
     Raises:
         IndexMismatchError / IndexCorruptError: the existing index can't be updated (the
             message says to rebuild); IndexBusyError: another run is writing;
-            IngestError: a path does not exist.
+            IngestError: a path does not exist; ConfigError: `optimize` with a store that
+            has no segments.
     """
     began = time.perf_counter()
     limits = ReadLimits.from_settings(settings)
     entries = list(iter_files(paths, limits))
     model_name = embedder.name if embedder is not None else settings.model
     target = store_target(settings, repair=rebuild)
+    if optimize and not isinstance(target, LocalTarget):
+        raise ConfigError("--optimize merges the index folder's segments; a PostgreSQL store "
+                          "has none (PostgreSQL maintains its own indexes)")
     with target.lock():
-        old = None if rebuild else target.open_existing(model_name)
-        try:
-            plan = _Plan(old, settings, rebuild=rebuild)
-            tick = progress("reading", len(entries))
-            for entry in entries:
-                for item in read_all([entry], limits):
-                    plan.take(item)
-                tick(1)
-            if prune:
-                plan.prune()
-            if not plan.needs_write():
-                return plan.report(began, written=False)
-            model = None
-            if plan.needs_model():
-                model = embedder or load_embedder(settings.model,
-                                                  batch_size=settings.embed_batch_size)
-            return plan.write(target, model, progress, began)
-        finally:
-            if old is not None:
-                old.close()
+        report = _update(target, entries, settings, model_name, prune=prune, rebuild=rebuild,
+                         embedder=embedder, progress=progress, began=began)
+        if optimize and isinstance(target, LocalTarget):
+            report = replace(report, merged=target.optimize(),
+                             seconds=time.perf_counter() - began)
+        return report
+
+
+def _update(target: StoreTarget, entries: list[Path | Skipped], settings: Settings, model_name: str, *,
+            prune: bool, rebuild: bool, embedder: Embedder | None, progress: ProgressFactory,
+            began: float) -> IndexReport:
+    """Read the files, then write what changed (called under the target's lock)."""
+    limits = ReadLimits.from_settings(settings)
+    old = None if rebuild else target.open_existing(model_name)
+    try:
+        plan = _Plan(old, settings, rebuild=rebuild)
+        tick = progress("reading", len(entries))
+        for entry in entries:
+            for item in read_all([entry], limits):
+                plan.take(item)
+            tick(1)
+        if prune:
+            plan.prune()
+        if not plan.needs_write():
+            return plan.report(began, written=False)
+        model = None
+        if plan.needs_model():
+            model = embedder or load_embedder(settings.model,
+                                              batch_size=settings.embed_batch_size)
+        return plan.write(target, model, progress, began)
+    finally:
+        if old is not None:
+            old.close()
 
 
 class _Fresh:

@@ -2,10 +2,10 @@
 
 The builder (`qa.index.builder`) decides which documents are new, changed, unchanged or gone,
 chunks and embeds only the new and changed ones, and hands the result to a `StoreTarget` as a
-`Delta`. The index folder (`qa.index.writer.LocalTarget`) writes a whole new generation from
-it, reading the unchanged documents back from the old one; PostgreSQL
-(`qa.index.postgres.target`) applies it in one transaction that touches only the rows that
-changed. Either way a reader sees the state before the write or after it, never a mix.
+`Delta`. The index folder (`qa.index.writer.LocalTarget`) writes it as a new segment, with
+tombstones for the passages it replaces; PostgreSQL (`qa.index.postgres.target`) applies it in
+one transaction that touches only the rows that changed. Either way a reader sees the state
+before the write or after it, never a mix.
 """
 
 from __future__ import annotations

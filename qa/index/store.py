@@ -1,9 +1,11 @@
 """The loaded index: a facade over a catalog, a dense index and a lexical index.
 
-`IndexStore.load` reads the manifest, checks the files and that every part holds the same
-number of passages, and refuses anything else with a message saying what to run. Retrieval and
-answering use the three parts through their interfaces (`qa.index.parts`); a store on another
-engine builds an `IndexStore` from its own three parts (`qa.index.postgres.store`).
+`IndexStore.load` reads the manifest, checks each file it names by size and mtime (hashing
+only a file whose mtime changed; `qa verify` hashes them all), maps the live segments, and
+checks that the catalog and the segments hold the same passages; it refuses anything else
+with a message saying what to run. Retrieval and answering use the three parts through their
+interfaces (`qa.index.parts`); a store on another engine builds an `IndexStore` from its own
+three parts (`qa.index.postgres.store`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from typing import TypeVar
 from ..errors import IndexCorruptError, IndexMismatchError
 from .analysis import TextAnalyzer
 from .catalog import SqliteCatalog
-from .dense import FaissDense
-from .layout import FORMAT_VERSION, REBUILD_HINT, Manifest, check_files
-from .lexical import Bm25Lexical
+from .dense import SegmentedDense
+from .layout import FORMAT_VERSION, REBUILD_HINT, Manifest, SegmentEntry, check_stamp
+from .lexical import SegmentedLexical
 from .parts import Catalog, DenseIndex, LexicalIndex
+from .segment import FILES, Segment
 
 T = TypeVar("T")
+#: A load that finds a file gone re-reads the manifest this often: a write committed and
+#: removed what the manifest it read named.
+_ATTEMPTS = 3
 
 
 class IndexStore:
@@ -40,13 +46,10 @@ class IndexStore:
         self.analyzer = analyzer
 
     @classmethod
-    def load(cls, index_dir: Path, *, model: str | None = None, verify: bool = True,
-             any_format: bool = False, analyzer: TextAnalyzer | None = None) -> IndexStore:
+    def load(cls, index_dir: Path, *, model: str | None = None,
+             analyzer: TextAnalyzer | None = None) -> IndexStore:
         """Open the index at `index_dir`, checking it is whole and built with `model` and
         `analyzer` (the default analysis when None).
-
-        `any_format` accepts an older format version, only to read its documents back for
-        re-indexing (the indexer does this when the format changed).
 
         Raises:
             IndexMissingError: there is no index yet.
@@ -54,20 +57,45 @@ class IndexStore:
             IndexCorruptError: a file is missing, altered, or the counts disagree.
         """
         analyzer = analyzer or TextAnalyzer()
-        manifest = Manifest.read(index_dir)
-        _check_compatible(index_dir, manifest, model, analyzer, any_format=any_format)
-        check_files(index_dir, manifest, verify=verify)
-        files = {part: index_dir / name for part, name in manifest.files.items()}
-        dense = _open(files["vectors"], lambda: FaissDense.load(files["vectors"], manifest.dim))
-        catalog = _open(files["store"], lambda: SqliteCatalog(files["store"]))
+        for attempt in range(_ATTEMPTS):
+            manifest = Manifest.read(index_dir)
+            check_compatible(index_dir, manifest, model, analyzer)
+            try:
+                return cls._load(index_dir, manifest, analyzer)
+            except IndexCorruptError:
+                if attempt + 1 == _ATTEMPTS or Manifest.read(index_dir) == manifest:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load(cls, index_dir: Path, manifest: Manifest, analyzer: TextAnalyzer) -> IndexStore:
+        catalog_path = index_dir / manifest.catalog
+        assert manifest.catalog_stamp is not None  # checked with the manifest
+        if not catalog_path.is_file() or catalog_path.is_symlink():
+            check_stamp(catalog_path, manifest.catalog_stamp)  # names what is there instead
+        segments = []
+        for entry in manifest.segments:
+            for member, expected in entry.files.items():
+                check_stamp(index_dir / entry.name / member, expected)
+            if set(entry.files) != set(FILES):
+                raise IndexCorruptError(f"{index_dir / entry.name} lacks files the manifest "
+                                        f"should name; {REBUILD_HINT}")
+            if entry.tombstones_stamp is not None:
+                check_stamp(index_dir / entry.tombstones, entry.tombstones_stamp)
+            segments.append(_open_segment(index_dir, entry, manifest.dim))
+        catalog = _open(catalog_path, lambda: SqliteCatalog(catalog_path, manifest.generation))
         try:
-            if not verify or files["store"].name not in manifest.checksums:
-                # Nothing vouches for the file's bytes: have SQLite check its structure.
+            info = catalog_path.stat()
+            if (info.st_size, info.st_mtime_ns) != (manifest.catalog_stamp.size,
+                                                     manifest.catalog_stamp.mtime_ns):
+                # Changed since this generation's commit (a later write under way, one that
+                # died, or a copy): have SQLite check its structure.
                 catalog.check()
             found = (catalog.document_count(), catalog.passage_count())
-            lexical = _open(files["bm25"], lambda: Bm25Lexical.load(
-                files["bm25"], analyzer, empty=not manifest.counts["passages"]))
-            _check_counts(index_dir, manifest, found, dense, lexical)
+            dense = SegmentedDense(segments, manifest.dim)
+            lexical = SegmentedLexical(segments, analyzer, k1=float(manifest.bm25["k1"]),
+                                       b=float(manifest.bm25["b"]))
+            _check_counts(index_dir, manifest, found, dense.count())
         except BaseException:
             catalog.close()
             raise
@@ -90,7 +118,7 @@ class IndexStore:
 
 def _open(path: Path, opener: Callable[[], T]) -> T:
     """One part of the index, opened; any failure is refused naming the part's file. (FAISS,
-    SQLite and bm25s each raise their own kinds of error on a damaged file.)"""
+    SQLite and numpy each raise their own kinds of error on a damaged file.)"""
     try:
         return opener()
     except IndexCorruptError:
@@ -100,8 +128,18 @@ def _open(path: Path, opener: Callable[[], T]) -> T:
                                 f"{REBUILD_HINT}") from None
 
 
-def _check_compatible(index_dir: Path, manifest: Manifest, model: str | None,
-                      analyzer: TextAnalyzer, *, any_format: bool) -> None:
+def _open_segment(index_dir: Path, entry: SegmentEntry, dim: int) -> Segment:
+    return _open(index_dir / entry.name, lambda: Segment.open(index_dir, entry, dim))
+
+
+def check_compatible(index_dir: Path, manifest: Manifest, model: str | None,
+                     analyzer: TextAnalyzer, *, any_format: bool = False) -> None:
+    """The index can be read by this version of qa, with `model` and `analyzer`
+    (`any_format`: in another format version, to re-index its documents).
+
+    Raises:
+        IndexMismatchError: saying which of them differs, and what to run.
+    """
     if manifest.format_version != FORMAT_VERSION and not any_format:
         raise IndexMismatchError(
             f"index format {manifest.format_version} at {index_dir}/ is not the supported "
@@ -119,14 +157,10 @@ def _check_compatible(index_dir: Path, manifest: Manifest, model: str | None,
 
 
 def _check_counts(index_dir: Path, manifest: Manifest, found: tuple[int, int],
-                  dense: FaissDense, lexical: Bm25Lexical) -> None:
+                  segment_passages: int) -> None:
     documents, passages = manifest.counts["documents"], manifest.counts["passages"]
-    if found != (documents, passages) or dense.count() != passages \
-            or lexical.count() != passages:
+    recorded = sum(s.live for s in manifest.segments)
+    if found != (documents, passages) or segment_passages != passages or recorded != passages:
         raise IndexCorruptError(
             f"index counts disagree at {index_dir}/ (manifest {(documents, passages)}, "
-            f"sqlite {found}, faiss {dense.count()}, bm25 {lexical.count()}); {REBUILD_HINT}")
-    if dense.stored_dim() != manifest.dim and passages:
-        raise IndexMismatchError(
-            f"vector dimension {dense.stored_dim()} at {index_dir}/ differs from the "
-            f"manifest's {manifest.dim}; {REBUILD_HINT}")
+            f"catalog {found}, segments {segment_passages}); {REBUILD_HINT}")
