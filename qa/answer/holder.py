@@ -7,7 +7,8 @@ The index on disk changes under a running server (`qa index` in a terminal, an u
 HTTP). Its commit point is `manifest.json`, replaced atomically by the writer, so between
 requests — at most every `settings.reload_check_seconds` — the holder stats that one file. When
 it changed and names a new generation, the holder loads the new generation beside the one in
-use (checksums verified, so never a half-written index), then swaps it in. Requests already
+use (every file its manifest names present, with the size and stamp it recorded: never a
+half-written index), then swaps it in. Requests already
 running keep the answerer they leased, so none is dropped and none mixes two generations; the
 old store is closed when its last lease ends. A generation that can't be loaded is logged and
 skipped: the server goes on answering from the one it has.
