@@ -17,15 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Settings
+from ..config import DEFAULT_PRECISION, Settings
+from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from ..ingest import Document, ReadLimits, Skipped, iter_files, read_all, source_file
 from .analysis import TextAnalyzer
 from .backend import store_target
 from .cache import EmbeddingCache, embed_cached
 from .chunking import Passage, embed_text, fit_title, split_document
 from .delta import Delta, IndexSettings, StoreTarget, lexical_text
-from .embedding import Embedder, load_embedder
-from .layout import FORMAT_VERSION
+from .embedding import Embedder, settings_embedder
+from .layout import FORMAT_VERSION, Manifest
 from .parts import DocumentRow
 from .store import IndexStore
 
@@ -98,7 +99,8 @@ def index_paths(
     with target.lock():
         old = None if rebuild else target.open_existing(model_name)
         try:
-            plan = _Plan(old, settings, rebuild=rebuild)
+            precision = _precision(settings, embedder, old, target, rebuild=rebuild)
+            plan = _Plan(old, settings, rebuild=rebuild, precision=precision)
             tick = progress("reading", len(entries))
             for entry in entries:
                 for item in read_all([entry], limits):
@@ -110,12 +112,36 @@ def index_paths(
                 return plan.report(began, written=False)
             model = None
             if plan.needs_model():
-                model = embedder or load_embedder(settings.model,
-                                                  batch_size=settings.embed_batch_size)
+                model = embedder or settings_embedder(settings, precision=precision)
             return plan.write(target, model, progress, began)
         finally:
             if old is not None:
                 old.close()
+
+
+def _precision(settings: Settings, embedder: Embedder | None, old: IndexStore | None,
+               target: StoreTarget, *, rebuild: bool) -> str:
+    """The precision this run embeds at: the given embedder's, else the one asked for, else
+    the index's own (kept across `--rebuild` too), else the default.
+
+    Raises:
+        IndexMismatchError: the existing index was built at another precision.
+    """
+    wanted = embedder.precision if embedder is not None else settings.precision
+    if old is not None:
+        if wanted and wanted != old.manifest.precision:
+            raise IndexMismatchError(
+                f"the index at {target.describe()} was built at {old.manifest.precision} "
+                f"precision, not {wanted}: run `qa index --rebuild --precision {wanted}` to "
+                f"build it again at {wanted}, or leave out --precision (and QA_PRECISION) to "
+                f"keep {old.manifest.precision}")
+        return wanted or old.manifest.precision
+    if not wanted and rebuild and not settings.store:
+        try:
+            wanted = Manifest.read(settings.index_dir).precision
+        except (IndexMissingError, IndexCorruptError):
+            pass
+    return wanted or DEFAULT_PRECISION
 
 
 class _Fresh:
@@ -130,10 +156,12 @@ class _Fresh:
 class _Plan:
     """The documents of the next generation, and which of them need chunking and embedding."""
 
-    def __init__(self, old: IndexStore | None, settings: Settings, *, rebuild: bool) -> None:
+    def __init__(self, old: IndexStore | None, settings: Settings, *, rebuild: bool,
+                 precision: str) -> None:
         self.old = old
         self.settings = settings
         self.rebuild = rebuild
+        self.precision = precision
         self.analyzer = TextAnalyzer()
         self.docs: dict[str, Document | None] = {}  # None: unchanged, reuse the old version
         self.seen: set[str] = set()
@@ -255,5 +283,5 @@ class _Plan:
         return IndexSettings(
             model=name, chunking=chunking_settings(self.settings, max_tokens),
             bm25={"k1": self.settings.bm25_k1, "b": self.settings.bm25_b},
-            analyzer=self.analyzer,
+            analyzer=self.analyzer, precision=self.precision,
         )

