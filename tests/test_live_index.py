@@ -157,3 +157,23 @@ def test_a_document_indexed_while_serving_is_answered_within_seconds(
     assert set(answered) == {(200, "Zoo news")}, "every request during the swap answered"
     assert "now answering from index generation 2" in "\n".join(served["out"].lines) or \
         served["out"].wait_for(r"now answering from index generation 2", timeout=5)
+
+
+@pytest.mark.browser
+def test_the_chat_page_served_after_the_start_answers(served: dict[str, Any]) -> None:
+    """`/` first says the chat is starting, then the Gradio chat takes over (its queue started
+    by `Switchable`), and a question typed in it is answered."""
+    from test_browser import CHROMIUM, chromium, new_page
+    from test_chat_browser import ask, chat
+
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    served["out"].wait_for(r"^The chat page is up", timeout=90)
+    with chromium() as browser:
+        page = new_page(browser)
+        try:
+            chat(page, served["url"])
+            reply = ask(page, ZOO_Q)
+            assert "Kenya" in reply.inner_text()
+        finally:
+            page.context.close()
