@@ -58,6 +58,17 @@ class FaissDense:
         return out
 
 
+def use_threads(threads: int) -> None:
+    """Let FAISS search with `threads` threads (0: one per core). One search at a time on a
+    small machine is faster on one thread: with two, the threads fight each other and the
+    model for the cores (`Settings.threads`)."""
+    import os
+
+    import faiss
+
+    faiss.omp_set_num_threads(threads if threads > 0 else os.cpu_count() or 1)
+
+
 def write_dense(path: Path, vectors: np.ndarray) -> int:
     """Write the vectors (row i = passage id i) and fsync; returns their dimension."""
     import faiss
