@@ -1,13 +1,14 @@
 """The lean embedder's speed by precision and threads, printed as figures (nothing asserted).
 
     .venv/bin/python benchmarks/bench_embedding.py [--passages 256] [--queries 100]
-        [--precisions fp32,int8] [--threads 1,2] [--rounds 3]
+        [--precisions fp32,int8] [--threads 1,2] [--rounds 3] [--reference]
 
 For each (precision, threads) pair: passages embedded per second (wall clock, and per CPU
 second of the process: what matters when the machine is shared), and the time to embed one
 question (p50/p95, the query path). The pairs take turns round by round, so a change in the
 machine's load affects all alike; the load average is printed beside the figures. Then how
-close int8 vectors are to fp32 ones (cosine, mean and min). Passages are the first scifact
+close int8 vectors are to fp32 ones (cosine, mean and min). With `--reference`,
+sentence-transformers on torch (fp32) runs beside them as "torch". Passages are the first scifact
 abstracts from ../shared/datasets when present (title + text, as the index embeds them), else
 the seed article's lines.
 """
@@ -25,7 +26,7 @@ import numpy as np
 
 from qa.config import BUNDLED_MODEL
 from qa.index.chunking import embed_text
-from qa.index.embedding import Embedder, load_embedder
+from qa.index.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
@@ -55,11 +56,18 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,int8")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reference", action="store_true",
+                        help="also sentence-transformers on torch (fp32)")
     args = parser.parse_args()
     found, asked = texts(args.passages, args.queries)
-    configs = [(p, int(t)) for p in args.precisions.split(",") for t in args.threads.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
+    configs = [(p, t) for p in args.precisions.split(",") for t in threads]
     models: dict[tuple[str, int], Embedder] = {
         c: load_embedder(BUNDLED_MODEL, precision=c[0], threads=c[1]) for c in configs}
+    if args.reference:
+        # torch's thread count is per process: the reference runs with the last one given.
+        models[("torch", threads[-1])] = SentenceTransformerEmbedder(threads=threads[-1])
+        configs.append(("torch", threads[-1]))
     for model in models.values():
         model.embed(found[:8])  # warm up
     wall: dict[tuple[str, int], float] = dict.fromkeys(configs, 0.0)
