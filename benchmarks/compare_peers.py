@@ -16,9 +16,12 @@ All use the bundled all-MiniLM-L6-v2 and `--threads` threads (torch, onnxruntime
 Builds run `--rounds` times, each time in another order; questions go to the systems one
 question at a time, the order turning with each question, so that a change in the machine's
 load affects all alike. Printed per system: documents indexed per second (median over rounds),
-search time per question (p50/p95, the question's embedding included) and nDCG@10 (documents
-ranked by their best passage), with the load average while measuring. `qa` is also timed
-answering (`ask`, quotes and citations included), whose ranking is the search's.
+how many texts it embedded and how many per second (qa splits an abstract into passages that
+fit the model's window, with one sentence of overlap; the others embed one text per document,
+which the model cuts at 256 word pieces), search time per question (p50/p95, the question's
+embedding included) and nDCG@10 (documents ranked by their best passage), with the load
+average while measuring. `qa` is also timed answering (`ask`, quotes and citations included),
+whose ranking is the search's.
 """
 
 from __future__ import annotations
@@ -79,8 +82,11 @@ def sample(dataset_dir: Path, docs: int, queries: int) -> Corpus:
 
 class System(Protocol):
     name: str
+    passages: int  # texts embedded for the corpus
 
     def build(self, corpus: Corpus) -> None: ...
+
+    def ready(self) -> None: ...
 
     def search(self, question: str) -> list[str]: ...
 
@@ -94,11 +100,11 @@ class Qa:
         self.workdir = workdir
         self.threads = threads
         self.answerer: Any = None
+        self.settings = Settings()
         self.runs = 0
         self.passages = 0
 
     def build(self, corpus: Corpus) -> None:
-        from qa.answer.answerer import load_answerer
         from qa.index.builder import index_paths
 
         self.runs += 1
@@ -111,7 +117,13 @@ class Qa:
                             embedding_cache=str(where / "embeddings.sqlite"))
         report = index_paths([path], settings)
         self.passages = report.passages
-        self.answerer = load_answerer(settings)
+        self.settings = settings
+
+    def ready(self) -> None:
+        """Open the index and load the model for questions (not part of the build time)."""
+        from qa.answer.answerer import load_answerer
+
+        self.answerer = load_answerer(self.settings)
 
     def search(self, question: str) -> list[str]:
         hits = self.answerer.retriever.search(question, k=40)
@@ -130,13 +142,19 @@ class StFaiss:
         import faiss
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         torch.set_num_threads(threads)
         faiss.omp_set_num_threads(threads)
         self.model = SentenceTransformer(bundled_model_path(), device="cpu",
                                          local_files_only=True)
         self.ids: list[str] = []
         self.index: Any = None
+        self.passages = 0
+
+    def ready(self) -> None:
+        pass
 
     def build(self, corpus: Corpus) -> None:
         import faiss
@@ -147,6 +165,7 @@ class StFaiss:
                                     convert_to_numpy=True, show_progress_bar=False)
         self.index = faiss.IndexFlatIP(vectors.shape[1])
         self.index.add(vectors)
+        self.passages = len(texts)  # one text per document, cut at the model's 256 pieces
 
     def search(self, question: str) -> list[str]:
         vector = self.model.encode([question], normalize_embeddings=True,
@@ -172,6 +191,10 @@ class Txtai:
         torch.set_num_threads(threads)
         faiss.omp_set_num_threads(threads)
         self.embeddings: Any = None
+        self.passages = 0
+
+    def ready(self) -> None:
+        pass
 
     def build(self, corpus: Corpus) -> None:
         from txtai import Embeddings
@@ -180,6 +203,7 @@ class Txtai:
                                      backend="faiss")
         self.embeddings.index([(d, f"{t}\n{x}" if t else x, None)
                                for d, (t, x) in corpus.docs.items()])
+        self.passages = len(corpus.docs)  # likewise
 
     def search(self, question: str) -> list[str]:
         return [str(uid) for uid, _ in self.embeddings.search(question, 10)]
@@ -234,6 +258,7 @@ def main() -> None:
             for system in turn:
                 seconds, _ = timed(system.build, corpus)
                 figures[system.name].build_s.append(seconds)
+                system.ready()
         loads.append(f"after builds {load()}")
         for system in systems:  # warm up: first calls load lazily (spaCy, tokenizers…)
             system.search("warm up")
@@ -250,19 +275,21 @@ def main() -> None:
                     seconds, _ = timed(system.ask, question)
                     figures[system.name].ask_ms.append(1000 * seconds)
         loads.append(f"after questions {load()}")
-    print(f"{'system':<12}{'docs/s':>8}{'search p50':>12}{'p95':>9}{'nDCG@10':>9}")
+    print(f"{'system':<12}{'docs/s':>8}{'passages':>10}{'passages/s':>12}{'search p50':>12}"
+          f"{'p95':>9}{'nDCG@10':>9}")
     for system in systems:
         f = figures[system.name]
         ms = sorted(f.search_ms)
-        rate = len(corpus.docs) / statistics.median(f.build_s)
+        build = statistics.median(f.build_s)
         ndcg = statistics.mean(scores[system.name])
-        print(f"{system.name:<12}{rate:>8.1f}{statistics.median(ms):>10.1f}ms"
+        print(f"{system.name:<12}{len(corpus.docs) / build:>8.1f}{system.passages:>10}"
+              f"{system.passages / build:>12.1f}{statistics.median(ms):>10.1f}ms"
               f"{ms[int(0.95 * (len(ms) - 1))]:>7.1f}ms{ndcg:>9.4f}")
         if isinstance(system, Qa):
             asked = sorted(f.ask_ms)
-            print(f"{'qa ask':<12}{'':>8}{statistics.median(asked):>10.1f}ms"
-                  f"{asked[int(0.95 * (len(asked) - 1))]:>7.1f}ms   (answer with quotes; "
-                  f"{system.passages} passages indexed)")
+            print(f"{'qa ask':<12}{'':>30}{statistics.median(asked):>10.1f}ms"
+                  f"{asked[int(0.95 * (len(asked) - 1))]:>7.1f}ms   (the answer: quotes, "
+                  "citations)")
     print("load average (1, 5, 15 min): " + "; ".join(loads))
 
 
