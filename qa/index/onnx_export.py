@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from ..config import PRECISIONS
 from ..errors import ConfigError
+log = logging.getLogger(__name__)
 #: Bumped whenever the export or quantisation changes what the files compute.
 EXPORT_VERSION = 1
 #: The model folder's files whose bytes shape the vectors (those present are fingerprinted).
@@ -85,6 +87,10 @@ def onnx_file(model_dir: Path, precision: str, cache_dir: Path) -> Path:
                           "set QA_MODEL_CACHE to a folder you can write") from None
     with _locked(folder):
         if not path.is_file():  # another process may have made it while we waited
+            # A warning only so that it shows without logging set up: a silent pause of
+            # seconds on a first question would look like a hang.
+            log.warning("Exporting the embedding model to %s (once: about %s s)…", path,
+                        "15" if precision == "fp32" else "20")
             began = time.perf_counter()
             if precision == "fp32":
                 _export_fp32(model_dir, path)
