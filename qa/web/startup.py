@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from ..answer.holder import AnswererHolder
 from ..config import Settings
 from ..errors import QAError
+from ..index.analysis import TextAnalyzer
 from .access import session_token
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Startup:
         self.say(f"Loading the model ({settings.model}) and the index at "
                  f"{settings.index_dir}/ …")
         self.holder = AnswererHolder(self.settings)
+        TextAnalyzer.import_word_rarity()
         threading.Thread(target=self._load, name="qa-load", daemon=True).start()
 
     def say(self, line: str) -> None:
@@ -77,6 +79,7 @@ class Startup:
         try:
             with self.holder.lease() as answerer:
                 counts = answerer.retriever.store.manifest.counts
+                answerer.retriever.store.analyzer.background_rarity("the")  # its word list
             # The entity recogniser ("who", "when" questions) loads here too, not on the first
             # such question.
             from ..index.entities import pipeline
