@@ -16,10 +16,13 @@ install: $(STAMP)
 
 # Re-installs only when pyproject.toml changes; torch is pinned there (==2.13.0, CPU build).
 # The optional stores and embedders (PostgreSQL, Ray) are installed too: the tests use them.
+# `qa prepare` exports the bundled model to ONNX once (~15 s; ~/.cache/qa-docs/onnx), so that
+# no later start pays for it.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres,ray]'
+	$(BIN)/qa prepare
 	touch $(STAMP)
 
 index: $(STAMP)
@@ -42,8 +45,11 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
+# The quick peer comparison (a few minutes): this project, sentence-transformers + FAISS and
+# txtai on a sample of scifact (../shared/datasets). The full one: see benchmarks/compare_peers.py.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_index.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/compare_peers.py --docs 300 --queries 100 --rounds 1
 
 clean:
 	rm -rf $(VENV) index/manifest.json index/catalog-* index/seg-* index/embeddings.sqlite

@@ -1,9 +1,12 @@
-"""How long `qa serve` takes to be ready, once installed and indexed.
+"""How long `qa serve` and `qa ask` take from a cold process, once installed and indexed.
 
-Starts `qa serve` on the seed article's index (built first if missing, with the real model) on a
-free 127.0.0.1 port, and times, from the start of the process: the chat page answering HTTP,
-the "Ready to answer" line it prints (model and index loaded), and the first answer to a
-question. Repeats a few times and prints each run and the median. Run from the repository root:
+Starts `qa serve` on the seed article's index (built first if missing, with the real model) on
+a free 127.0.0.1 port, and times, from the start of the process: /api/v1/health answering, the
+"Ready to answer" line it prints (model and index loaded), the first answer to a question, and
+the chat page (served once Gradio is built). Then times a cold `qa ask` (a new process
+answering one question, start to exit). Repeats a few times, alternating the two, and prints
+each run, the medians and the load average (figures taken at a load above the core count are
+inflated). Run from the repository root:
 
     .venv/bin/python benchmarks/bench_serve.py [--runs 3] [--index DIR]
 """
@@ -59,16 +62,30 @@ def one_run(index: Path, env: dict[str, str]) -> dict[str, float]:
     threading.Thread(target=watch, daemon=True).start()
     try:
         while time.monotonic() - began < 180:
+            if get(base + "/api/v1/health"):
+                times["health answers"] = time.monotonic() - began
+                break
+            time.sleep(0.05)
+        if get(base + "/api/v1/ask", QUESTION):
+            times["first answer"] = time.monotonic() - began
+        while time.monotonic() - began < 180:  # `/` says "starting" (503) until it is built
             if get(base + "/"):
                 times["chat page up"] = time.monotonic() - began
                 break
-            time.sleep(0.1)
-        if get(base + "/api/v1/ask", QUESTION):
-            times["first answer"] = time.monotonic() - began
+            time.sleep(0.05)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     return times
+
+
+def cold_ask(index: Path, env: dict[str, str]) -> dict[str, float]:
+    """A new `qa ask` process answering one question, from start to exit."""
+    began = time.monotonic()
+    subprocess.run([QA, "ask", "--index", str(index),
+                    "Where does the US want to put its missile defence system?"],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    return {"cold qa ask": time.monotonic() - began}
 
 
 def main() -> None:
@@ -81,13 +98,20 @@ def main() -> None:
     if not (args.index / "manifest.json").exists():
         subprocess.run([QA, "index", str(ROOT / "seeds"), "--index", str(args.index),
                         "--quiet"], check=True, env=env)
-    runs = [one_run(args.index, env) for _ in range(args.runs)]
+    print(f"load average before: {load()}")
+    runs = [one_run(args.index, env) | cold_ask(args.index, env) for _ in range(args.runs)]
     for i, times in enumerate(runs, 1):
-        print(f"run {i}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
-    for key in ("chat page up", "ready to answer (printed)", "first answer"):
+        print(f"run {i}: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+    for key in ("health answers", "ready to answer (printed)", "first answer", "chat page up",
+                "cold qa ask"):
         values = [r[key] for r in runs if key in r]
         if values:
-            print(f"median {key}: {statistics.median(values):.1f} s over {len(values)} runs")
+            print(f"median {key}: {statistics.median(values):.2f} s over {len(values)} runs")
+    print(f"load average after: {load()} ({os.cpu_count()} cores)")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

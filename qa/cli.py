@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import CACHE_NAME, OFFLINE_ENV, Settings
+from .config import CACHE_NAME, DEFAULT_PRECISION, OFFLINE_ENV, PRECISIONS, Settings
 from .errors import IndexCorruptError, IndexMismatchError, QAError
 
 EPILOG = """examples:
@@ -24,6 +24,7 @@ EPILOG = """examples:
   qa ask --json - < questions.txt   one question per line, one JSON object per answer
   qa serve                          the chat at http://127.0.0.1:7860
   qa eval ../shared/datasets/scifact
+  qa index --rebuild --precision int8   embed with int8 weights (faster, slightly different)
   qa index --store postgresql://qa@db/qa docs/   index into PostgreSQL (pgvector) instead
   qa index --ray docs/              embed on a Ray cluster started on this machine
 
@@ -35,7 +36,9 @@ environment: QA_INDEX_DIR, QA_MODEL, QA_TOP_K, QA_HOST, QA_PORT, QA_ABSTAIN_THRE
   makes one per run), QA_UPLOADS_DIR, QA_MAX_UPLOAD_BYTES, QA_AUTH_FAILURES_PER_MINUTE,
   QA_EMBEDDING_CACHE, QA_RELOAD_CHECK_SECONDS, QA_SHOW_PATHS (relative|none), QA_SOURCE_ROOT,
   QA_LOG_QUESTIONS,
-  QA_STORE (a postgresql:// URL), QA_PG_SCHEMA, QA_RAY (a Ray address, or "local")
+  QA_STORE (a postgresql:// URL), QA_PG_SCHEMA, QA_RAY (a Ray address, or "local"),
+  QA_PRECISION (fp32|int8), QA_THREADS (per query or batch; 0: one per core),
+  QA_MODEL_CACHE (where the exported model is kept; default ~/.cache/qa-docs/onnx)
 """
 
 
@@ -56,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimize", action="store_true",
                    help="then merge the index's segments into one (searches visit fewer)")
     p.add_argument("--model", help="sentence-transformers model name or path")
+    _precision_option(p)
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="embed on Ray: a cluster started on this machine, or the running "
                         "cluster at ADDRESS (needs qa-docs[ray])")
@@ -91,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure retrieval on a BEIR-layout dataset")
     p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     _index_option(p, help_text="index folder for the dataset (default: eval-index/NAME)")
+    _precision_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out-of-corpus", type=Path, metavar="QUERIES_JSONL",
                    help="another dataset's queries.jsonl: report how often they are abstained on")
@@ -103,7 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", metavar="NAME",
                    help="only the queries whose metadata.split is NAME (e.g. dev or test)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("prepare", help="export the bundled model to ONNX now (else: first use)")
+    _precision_option(p)
     return parser
+
+
+def _precision_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="the model's weights: fp32, or per-channel int8 (faster, slightly "
+                        "different vectors); default: the index's own, else "
+                        f"{DEFAULT_PRECISION} (or $QA_PRECISION)")
 
 
 def _iso_date(value: str) -> date:
@@ -130,10 +145,13 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     args = build_parser().parse_args(argv)
     commands: dict[str, Callable[..., int]] = {
         "index": _index, "ask": _ask, "serve": _serve, "eval": _eval, "verify": _verify,
+        "prepare": _prepare,
     }
     try:
-        settings = Settings.from_env(index_dir=args.index, model=getattr(args, "model", None),
-                                     store=args.store, ray=getattr(args, "ray", None))
+        settings = Settings.from_env(
+            index_dir=getattr(args, "index", None), model=getattr(args, "model", None),
+            store=getattr(args, "store", None), ray=getattr(args, "ray", None),
+            precision=getattr(args, "precision", None))
         return commands[args.command](args, settings, stdin or sys.stdin, out, err)
     except QAError as error:
         print(f"qa {args.command}: {error}", file=err)
@@ -216,6 +234,16 @@ def _verify(args: argparse.Namespace, settings: Settings, _in: TextIO, out: Text
           f"{report.documents} documents match their hashes; {report.passages} passages in "
           f"{report.segments} segment{'' if report.segments == 1 else 's'} agree with it",
           file=out)
+    return 0
+
+
+def _prepare(_args: argparse.Namespace, settings: Settings, _in: TextIO, out: TextIO,
+             _err: TextIO) -> int:
+    from .index.embedding import settings_embedder
+
+    model = settings_embedder(settings)
+    print(f"{model.name} is ready at {model.precision} precision "
+          f"({type(model).__name__}).", file=out)
     return 0
 
 

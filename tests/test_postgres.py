@@ -198,6 +198,10 @@ def test_missing_mismatched_and_old_schemas_say_what_to_run(
     index_paths([corpus], pg_settings)
     with pytest.raises(IndexMismatchError, match="built with model 'fake-bow', not 'other'"):
         open_store(pg_settings, model="other")
+    # The precision is recorded like the model, and another one is refused on update.
+    assert open_store(pg_settings, model="fake-bow").manifest.precision == "fp32"
+    code, _, err = _run("index", str(corpus), "--store", url, "--precision", "int8", "--quiet")
+    assert code == 1 and "was built at fp32 precision, not int8" in err
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("UPDATE {}.meta SET schema_version = 0").format(
             sql.Identifier(pg_settings.pg_schema)))

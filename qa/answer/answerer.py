@@ -20,7 +20,8 @@ import numpy as np
 from ..config import Settings
 from ..index.analysis import TextAnalyzer
 from ..index.backend import open_store
-from ..index.entities import Entity
+from ..index.embedding import Embedder
+from ..index.entities import Entity, preload
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import contextual_query
@@ -113,6 +114,8 @@ class Answerer:
         """A new answerer on the index as it is now on disk, sharing this one's model."""
         embedder = self.retriever.embedder
         store = open_store(self.settings, model=embedder.name)
+        if store.manifest.precision != embedder.precision:  # rebuilt at another precision
+            embedder = _embedder(self.settings, store.manifest.precision)
         return Answerer(Retriever(store, embedder, self.settings), self.settings)
 
     def ask(
@@ -292,8 +295,14 @@ def load_answerer(settings: Settings) -> Answerer:
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError, ConfigError.
     """
-    from ..index.embedding import MemoEmbedder, load_embedder
-
+    preload()  # the entity recogniser loads in a thread beside the index and the model
     store = open_store(settings, model=settings.model)
-    embedder = MemoEmbedder(load_embedder(settings.model, batch_size=settings.embed_batch_size))
+    # Questions are embedded at the precision the passages were.
+    embedder = _embedder(settings, store.manifest.precision)
     return Answerer(Retriever(store, embedder, settings), settings)
+
+
+def _embedder(settings: Settings, precision: str) -> Embedder:
+    from ..index.embedding import MemoEmbedder, settings_embedder
+
+    return MemoEmbedder(settings_embedder(settings, precision=precision))

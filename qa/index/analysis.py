@@ -76,6 +76,14 @@ class TextAnalyzer:
         return {k: v for k, v in asdict(self).items()
                 if k in ("stemmer", "token_pattern", "bm25_stopwords")}
 
+    @staticmethod
+    def import_word_rarity() -> None:
+        """Import wordfreq now. It finds its data with `inspect.stack()` when imported, which
+        takes a tenth of a second alone but seconds while another thread imports hundreds of
+        modules (`qa serve` building the chat page beside the first question), so the server
+        imports it before that starts."""
+        import wordfreq  # noqa: F401
+
     def background_rarity(self, text: str) -> dict[str, float]:
         """How rare in general English each keyword of `text` is, by its stem: 7.5 minus
         its Zipf frequency, within [0, 6] ("the" ≈ 0.2, "missile" ≈ 3.4, "Medvedev" ≈ 4.7,

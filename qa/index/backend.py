@@ -70,6 +70,9 @@ def open_store(settings: Settings, *, model: str | None = None) -> IndexStore:
         from .postgres.store import PostgresStore
 
         return PostgresStore.open(settings, model=model)
+    from .dense import use_threads
+
+    use_threads(settings.threads)
     return IndexStore.load(settings.index_dir, model=model)
 
 

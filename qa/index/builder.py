@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Settings
-from ..errors import ConfigError
+from ..config import DEFAULT_PRECISION, Settings
+from ..errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from ..ingest import Document, ReadLimits, Skipped, iter_files, read_all, source_file
 from .analysis import TextAnalyzer
 from .backend import open_store, store_target
 from .cache import EmbeddingCache, embed_cached
 from .chunking import Passage, embed_text, fit_title, split_document
 from .delta import Delta, IndexSettings, StoreTarget, lexical_text
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, cache_key, settings_embedder
 from .entities import pipeline_version
-from .layout import FORMAT_VERSION
+from .layout import FORMAT_VERSION, Manifest
 from .parts import DocumentRow
 from .sentence_vectors import PRECISION as SENTENCE_PRECISION
 from .sentence_vectors import SentenceVectors, passage_sentences
@@ -123,14 +123,16 @@ def index_paths(
         return report
 
 
-def _update(target: StoreTarget, entries: list[Path | Skipped], settings: Settings, model_name: str, *,
+def _update(target: StoreTarget, entries: list[Path | Skipped], settings: Settings,
+            model_name: str, *,
             prune: bool, rebuild: bool, embedder: Embedder | None, progress: ProgressFactory,
             began: float) -> IndexReport:
     """Read the files, then write what changed (called under the target's lock)."""
     limits = ReadLimits.from_settings(settings)
     old = None if rebuild else target.open_existing(model_name)
     try:
-        plan = _Plan(old, settings, rebuild=rebuild)
+        precision = _precision(settings, embedder, old, target, rebuild=rebuild)
+        plan = _Plan(old, settings, rebuild=rebuild, precision=precision)
         tick = progress("reading", len(entries))
         for entry in entries:
             for item in read_all([entry], limits):
@@ -142,12 +144,36 @@ def _update(target: StoreTarget, entries: list[Path | Skipped], settings: Settin
             return plan.report(began, written=False)
         model = None
         if plan.needs_model():
-            model = embedder or load_embedder(settings.model,
-                                              batch_size=settings.embed_batch_size)
+            model = embedder or settings_embedder(settings, precision=precision)
         return plan.write(target, model, progress, began)
     finally:
         if old is not None:
             old.close()
+
+
+def _precision(settings: Settings, embedder: Embedder | None, old: IndexStore | None,
+               target: StoreTarget, *, rebuild: bool) -> str:
+    """The precision this run embeds at: the given embedder's, else the one asked for, else
+    the index's own (kept across `--rebuild` too), else the default.
+
+    Raises:
+        IndexMismatchError: the existing index was built at another precision.
+    """
+    wanted = embedder.precision if embedder is not None else settings.precision
+    if old is not None:
+        if wanted and wanted != old.manifest.precision:
+            raise IndexMismatchError(
+                f"the index at {target.describe()} was built at {old.manifest.precision} "
+                f"precision, not {wanted}: run `qa index --rebuild --precision {wanted}` to "
+                f"build it again at {wanted}, or leave out --precision (and QA_PRECISION) to "
+                f"keep {old.manifest.precision}")
+        return wanted or old.manifest.precision
+    if not wanted and rebuild and not settings.store:
+        try:
+            wanted = Manifest.read(settings.index_dir).precision
+        except (IndexMissingError, IndexCorruptError):
+            pass
+    return wanted or DEFAULT_PRECISION
 
 
 class _Fresh:
@@ -162,10 +188,12 @@ class _Fresh:
 class _Plan:
     """The documents of the next generation, and which of them need chunking and embedding."""
 
-    def __init__(self, old: IndexStore | None, settings: Settings, *, rebuild: bool) -> None:
+    def __init__(self, old: IndexStore | None, settings: Settings, *, rebuild: bool,
+                 precision: str) -> None:
         self.old = old
         self.settings = settings
         self.rebuild = rebuild
+        self.precision = precision
         self.analyzer = TextAnalyzer()
         self.docs: dict[str, Document | None] = {}  # None: unchanged, reuse the old version
         self.seen: set[str] = set()
@@ -235,7 +263,7 @@ class _Plan:
             self._sentence_vectors(fresh, titles, model, progress)
         passages = target.write(delta, self._index_settings(model), self.old)
         if model is not None:
-            self._prune_sentences(model.name, passages)
+            self._prune_sentences(model, passages)
         return self.report(began, written=True, passages=passages, embedded=embedded)
 
     def _sentence_vectors(self, fresh: _Fresh, titles: dict[str, str], model: Embedder,
@@ -251,14 +279,14 @@ class _Plan:
         finally:
             stored.close()
 
-    def _prune_sentences(self, model: str, passages: int) -> None:
+    def _prune_sentences(self, model: Embedder, passages: int) -> None:
         """Drop sentence vectors no passage uses any more: on a rebuild, or once the stored
         rows outnumber what the index could hold (a sentence-heavy passage has about ten)."""
         stored = SentenceVectors(self.settings.sentences_path, writable=True)
         try:
             if not (self.rebuild or stored.count() > _SENTENCES_PER_PASSAGE * passages):
                 return
-            store = open_store(self.settings, model=model)
+            store = open_store(self.settings, model=model.name)
             try:
                 live: list[str] = []
                 for row in store.catalog.documents():
@@ -266,7 +294,7 @@ class _Plan:
                                                for _, p in store.catalog.passages_of(row.doc_id)])
             finally:
                 store.close()
-            stored.prune(model, live)
+            stored.prune(cache_key(model), live)
         finally:
             stored.close()
 
@@ -323,5 +351,5 @@ class _Plan:
         return IndexSettings(
             model=name, chunking=chunking_settings(self.settings, max_tokens),
             bm25={"k1": self.settings.bm25_k1, "b": self.settings.bm25_b},
-            analyzer=self.analyzer,
+            analyzer=self.analyzer, precision=self.precision,
         )

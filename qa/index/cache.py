@@ -1,5 +1,8 @@
 """The embedding cache: vectors by (model, sha256 of the text) in a SQLite file.
 
+The model column holds `embedding.cache_key`: the model's name, with its precision when that
+is not fp32, so vectors of two precisions are never mixed.
+
 Re-indexing unchanged text embeds nothing, and `qa index --rebuild` keeps the cache, so a
 rebuild costs only the writing. Each batch is committed as soon as it is embedded, so a killed
 run keeps its work.
@@ -17,7 +20,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import IndexCorruptError
-from .embedding import Embedder
+from .embedding import Embedder, cache_key
 from .layout import remove
 
 #: Given how many texts will be embedded, returns a callback told each batch's size.
@@ -187,14 +190,15 @@ def embed_cached(
         The (len(texts), dim) float32 matrix, and how many texts were sent to the model.
     """
     keys = [text_key(t) for t in texts]
-    known = cache.get(embedder.name, keys, embedder.dim) if cache is not None else {}
+    model = cache_key(embedder)
+    known = cache.get(model, keys, embedder.dim) if cache is not None else {}
     missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
     order = sorted(missing, key=lambda k: len(missing[k]), reverse=True)
     tick = progress(len(order)) if progress is not None and order else None
     for rows, vectors in _batches(embedder, [missing[k] for k in order], batch_size):
         fresh = {order[row]: vector for row, vector in zip(rows.tolist(), vectors, strict=True)}
         if cache is not None:
-            cache.put(embedder.name, fresh)
+            cache.put(model, fresh)
         known.update(fresh)
         if tick is not None:
             tick(len(fresh))

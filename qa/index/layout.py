@@ -4,7 +4,8 @@ The index is a set of immutable segments, a catalog updated in place, and a mani
 what is live (Lucene's design):
 
     index/
-      manifest.json              the commit point: format version, model, settings, counts,
+      manifest.json              the commit point: format version, model and its precision,
+                                 settings, counts,
                                  the catalog file, the live segments and their tombstones,
                                  each file's size, mtime and sha256 (see `qa.index.manifest`)
       catalog-000001.sqlite      documents and passages, one row per version, tagged with

@@ -16,6 +16,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_PRECISION, PRECISIONS
 from ..errors import IndexCorruptError, IndexMissingError
 from . import files
 
@@ -85,6 +86,9 @@ class Manifest:
     #: `TextAnalyzer.settings()` of the run that wrote it (empty: written before it was
     #: recorded, with the analysis that is now the default).
     analysis: dict[str, Any] = field(default_factory=dict)
+    #: The precision the model ran at ("fp32", "int8"): questions are embedded at the same.
+    #: (Manifests written before it was recorded are fp32.)
+    precision: str = DEFAULT_PRECISION
     #: Format 2 only: the generation's files by part, and their sha256.
     files: dict[str, str] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
@@ -209,6 +213,8 @@ def manifest_problem(data: Any) -> str:
     problem = _shape_problem(Manifest, data, "")
     if problem:
         return problem
+    if data.get("precision", DEFAULT_PRECISION) not in PRECISIONS:
+        return f"precision is {json.dumps(data['precision'])[:40]}, not one of {PRECISIONS}"
     if data["generation"] < 1 or data["dim"] < 0:
         return "generation and dim must not be negative (generation from 1)"
     for key in ("documents", "passages"):

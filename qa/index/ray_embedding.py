@@ -37,14 +37,12 @@ _LOCAL_ONLY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CL
 class _EmbedActor:
     """One actor of the pool: loads the model once, then embeds batch after batch."""
 
-    def __init__(self, model: str, batch_size: int) -> None:
+    def __init__(self, model: str, batch_size: int, precision: str) -> None:
         for name, value in OFFLINE_ENV.items():
             os.environ.setdefault(name, value)
-        import torch
-
         # One CPU per actor: the pool, not each actor, uses the machine's cores.
-        torch.set_num_threads(1)
-        self._embedder = load_embedder(model, batch_size=batch_size)
+        self._embedder = load_embedder(model, batch_size=batch_size, precision=precision,
+                                       threads=1)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self._embedder.embed([str(t) for t in batch["text"]])
@@ -67,6 +65,7 @@ class RayEmbedder:
 
     def __init__(self, local: Embedder, settings: Settings) -> None:
         self.name, self.dim, self.max_tokens = local.name, local.dim, local.max_tokens
+        self.precision = local.precision
         self._local = local
         self._settings = settings
         self._joined = False
@@ -126,7 +125,8 @@ class RayEmbedder:
             _EmbedActor, batch_size=self._settings.ray_batch_size, batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=self.actors()), num_cpus=1,
             fn_constructor_kwargs={"model": self.name,
-                                   "batch_size": self._settings.embed_batch_size},
+                                   "batch_size": self._settings.embed_batch_size,
+                                   "precision": self.precision},
         )
         for batch in vectors.iter_batches(batch_size=None, batch_format="numpy"):
             yield (np.asarray(batch["row"], dtype=np.int64),

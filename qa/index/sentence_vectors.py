@@ -5,8 +5,8 @@ the question and by the entities it holds. Embedding those sentences when the qu
 cost 10-15× the search itself, and finding their entities with spaCy most of what was left, so
 `qa index` does both once, beside the passages, and stores them here: one SQLite file,
 `sentences.sqlite` in the index folder, holding per sentence a float16 vector (half the bytes
-of float32; cosines move by about 1e-3) and its entities, keyed by the model and the sha256 of
-the sentence's text.
+of float32; cosines move by about 1e-3) and its entities, keyed by the model (with its precision,
+as the embedding cache files it: `embedding.cache_key`) and the sha256 of the sentence's text.
 
 Content addressing keeps this file out of the index's generations and segments: a sentence
 that appears in several generations is stored once, rows are added before the manifest that
@@ -29,7 +29,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .cache import text_key
-from .embedding import Embedder
+from .embedding import Embedder, cache_key
 from .entities import Entity, entities
 from .prose import prose_spans
 
@@ -133,7 +133,7 @@ class SentenceVectors:
         were new. Each batch is committed as it is done, so a killed run keeps its work."""
         assert self._db is not None, "open with writable=True to add"
         unique = list(dict.fromkeys(texts))
-        have = self.get(embedder.name, unique)
+        have = self.get(cache_key(embedder), unique)
         missing = sorted((t for t in unique if t not in have), key=len, reverse=True)
         tick = progress(len(missing)) if progress is not None and missing else None
         for i in range(0, len(missing), batch_size):
@@ -143,7 +143,7 @@ class SentenceVectors:
             with self._lock:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
-                    [(embedder.name, text_key(t), v.tobytes(),
+                    [(cache_key(embedder), text_key(t), v.tobytes(),
                       json.dumps([[e.start, e.end, e.label] for e in ents]))
                      for t, v, ents in zip(batch, vectors, found, strict=True)])
                 self._db.commit()
@@ -194,7 +194,7 @@ class StoredSentences:
         self.stored = stored
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        found = self.stored.get(self.embedder.name, texts)
+        found = self.stored.get(cache_key(self.embedder), texts)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             found.update(zip(missing, self.embedder.embed(missing), strict=True))
@@ -203,7 +203,7 @@ class StoredSentences:
         return np.stack([found[t] for t in texts]).astype(np.float32)
 
     def entities(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
-        found = self.stored.entities(self.embedder.name, texts)
+        found = self.stored.entities(cache_key(self.embedder), texts)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             found.update(zip(missing, entities(missing), strict=True))

@@ -186,6 +186,7 @@ class LocalTarget:
             chunking=how.chunking, bm25=dict(how.bm25), counts={}, catalog=catalog,
             catalog_stamp=catalog_stamp, segments=tuple(segments), next_segment=number,
             next_passage=len(delta.passages), analysis=how.analyzer.settings(),
+            precision=how.precision,
         ), documents=len(delta.order))
 
     def _write_change(self, delta: Delta, how: IndexSettings, old: IndexStore) -> Manifest:
@@ -227,7 +228,7 @@ class LocalTarget:
             before, generation=generation, model=how.model, dim=dim, chunking=how.chunking,
             bm25=dict(how.bm25), catalog_stamp=catalog_stamp, segments=tuple(segments),
             next_segment=number, next_passage=before.next_passage + len(delta.passages),
-            analysis=how.analyzer.settings(),
+            analysis=how.analyzer.settings(), precision=how.precision,
         ), documents=len(delta.order))
 
     def _new_segment(self, segments: list[SegmentEntry], delta: Delta, how: IndexSettings,

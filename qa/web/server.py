@@ -13,9 +13,11 @@ rebinding) gets 400, not the documents.
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import sys
+import threading
 from html import escape
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any, TextIO
@@ -27,6 +29,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger(__name__)
 #: Bytes a multipart upload may carry beyond the file itself (boundaries, part headers).
 _MULTIPART_OVERHEAD = 64 * 1024
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
@@ -123,26 +126,29 @@ def _own_names() -> list[str]:
     return [n for n in names if n and _HOST.match(n)]
 
 
-def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
+def create_app(settings: Settings, holder: AnswererHolder | None = None, *,
+               chat: bool = True, api: Any = None) -> Any:
     """The ASGI app (FastAPI) serving the chat, the API and the widget. `holder` defaults to
     one loading the index and model named by `settings` (tests pass one with a fake embedder);
     the chat and the API share it.
+
+    Args:
+        chat: with the Gradio chat at `/`; without it (no Gradio imported: what `qa serve`
+            answers with while the chat is being built), `/` says the chat is starting.
+        api: the `/api/v1` app to mount (`create_api`), so that two apps can share one.
 
     Raises:
         ConfigError: a CORS origin, frame ancestor, allowed host or the admin token is
             malformed.
     """
-    import gradio as gr
     from fastapi import FastAPI
     from starlette.middleware.cors import CORSMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     from .api import NO_TELEMETRY, create_api
-    from .chat import ChatBackend
     from .http import InternalErrors
-    from .pages import CHAT_HEAD, add_pages, chat_css
+    from .pages import add_pages
     from .requestlog import RequestLog
-    from .ui import build_ui, theme
 
     origins = cors_origins(settings)
     ancestors = frame_ancestors(settings)
@@ -166,9 +172,23 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
     app.add_middleware(SecurityHeaders, csp=ancestors)
     app.add_middleware(RequestLog)
-    app.mount("/api/v1", create_api(settings, holder))
+    app.mount("/api/v1", api if api is not None else create_api(settings, holder))
     _add_widget_routes(app)
     add_pages(app, settings, holder)
+    if not chat:
+        app.add_route("/", _starting, methods=["GET"], include_in_schema=False)
+        return app
+    return _mount_chat(app, settings, holder)
+
+
+def _mount_chat(app: Any, settings: Settings, holder: AnswererHolder) -> Any:
+    """Put the Gradio chat at `/` of `app` (importing Gradio: seconds)."""
+    import gradio as gr
+
+    from .chat import ChatBackend
+    from .pages import CHAT_HEAD, chat_css
+    from .ui import build_ui, theme
+
     blocks = build_ui(ChatBackend(holder))
     # Gradio's temporary files (none are expected with uploads off) are deleted hourly.
     blocks.delete_cache = (settings.gradio_cache_seconds, settings.gradio_cache_seconds)
@@ -192,15 +212,46 @@ def create_app(settings: Settings, holder: AnswererHolder | None = None) -> Any:
     )
 
 
+#: What `/` shows in the seconds before the chat page is built (it reloads itself).
+_STARTING_PAGE = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                  '<meta http-equiv="refresh" content="1"><title>qa: starting</title></head>'
+                  "<body><p>The chat is starting; this page reloads by itself. The API at "
+                  '<a href="api/v1/docs">api/v1</a> already answers.</p></body></html>')
+
+
+def _starting(_request: Any) -> Any:
+    from starlette.responses import HTMLResponse
+
+    return HTMLResponse(_STARTING_PAGE, status_code=503, headers={
+        "Retry-After": "1", "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'"})
+
+
 def serve(settings: Settings, out: TextIO | None = None) -> None:
-    """Run the server until interrupted; `qa.web.startup` says what it does meanwhile (the
-    model loads beside the page being built, then one line per request)."""
+    """Run the server until interrupted; `qa.web.startup` says what it does meanwhile.
+
+    The API answers within a second or so of the start (questions wait for the model, which
+    loads in a thread); the chat page, whose library takes seconds to import, is built in
+    another thread and takes over `/` when ready (`qa.web.startup.Switchable`).
+    """
     import uvicorn
 
-    from .startup import Startup
+    from .api import create_api
+    from .startup import Startup, Switchable
 
     startup = Startup(settings, out or sys.stdout)
-    app = create_app(startup.settings, startup.holder)
+    api = create_api(startup.settings, startup.holder)
+    app = Switchable(create_app(startup.settings, startup.holder, chat=False, api=api))
+
+    def build_chat() -> None:
+        try:
+            app.switch(create_app(startup.settings, startup.holder, api=api))
+        except Exception:  # the API goes on answering; the page says the chat is starting
+            log.exception("building the chat page failed")
+            return
+        startup.chat_up()
+
+    threading.Thread(target=build_chat, name="qa-chat", daemon=True).start()
     startup.serving()
     uvicorn.run(app, host=startup.settings.host, port=startup.settings.port,
                 log_level="warning")

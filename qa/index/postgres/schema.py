@@ -1,7 +1,8 @@
 """The store's tables in PostgreSQL, their version, and the row that describes them.
 
     meta        one row: schema version, model, dimension, chunking / BM25 / text-analysis
-                settings, the write generation, live counts, software versions
+                settings, the write generation, live counts, software versions, the model's
+                precision
     documents   doc_key (identity), doc_id, source, title, date, author, sha256, text,
                 page_starts; `retired` once a later write replaced or removed it
     passages    passage_id (identity), doc_key, ordinal, start, end, page, the unit vector
@@ -24,6 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...config import DEFAULT_PRECISION
 from ...errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from ..analysis import TextAnalyzer
 from ..layout import FORMAT_VERSION, Manifest
@@ -52,7 +54,8 @@ CREATE TABLE meta (
     total_length bigint NOT NULL DEFAULT 0,
     created timestamptz NOT NULL DEFAULT now(),
     updated timestamptz NOT NULL DEFAULT now(),
-    versions jsonb NOT NULL DEFAULT '{{}}'
+    versions jsonb NOT NULL DEFAULT '{{}}',
+    precision text NOT NULL DEFAULT 'fp32'
 );
 CREATE TABLE documents (
     doc_key bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -113,6 +116,8 @@ class Meta:
     total_length: int
     created: str
     versions: dict[str, Any]
+    #: The model's precision (tables made before it was recorded have no column: fp32).
+    precision: str = DEFAULT_PRECISION
 
     def manifest(self) -> Manifest:
         """The meta row as the `Manifest` every store reports (it has no files)."""
@@ -121,7 +126,7 @@ class Meta:
             dim=self.dim, chunking=self.chunking, bm25=self.bm25,
             counts={"documents": self.documents, "passages": self.passages},
             files={}, checksums={}, created=self.created, versions=self.versions,
-            analysis=self.analysis,
+            analysis=self.analysis, precision=self.precision,
         )
 
 
@@ -154,7 +159,8 @@ def read_meta(conn: psycopg.Connection[Any], db: Database) -> Meta:
                     f"uses version {SCHEMA_VERSION}: {rebuild_hint(db)}")
             row = conn.execute(
                 "SELECT schema_version, model, dim, chunking, bm25, analysis, generation, "
-                "documents, passages, total_length, created::text, versions FROM meta"
+                "documents, passages, total_length, created::text, versions, "
+                "coalesce(to_jsonb(meta) ->> 'precision', %s) FROM meta", [DEFAULT_PRECISION]
             ).fetchone()
     except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
             psycopg.errors.InvalidSchemaName):

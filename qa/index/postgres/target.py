@@ -119,10 +119,10 @@ class PostgresTarget:
                      dim: int) -> None:
         versions = server_versions(conn) | {"bm25_extensions": bm25_extensions(conn)}
         conn.execute(
-            "INSERT INTO meta (schema_version, model, dim, chunking, bm25, analysis, versions) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO meta (schema_version, model, dim, chunking, bm25, analysis, versions, "
+            "precision) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [SCHEMA_VERSION, how.model, dim, as_json(how.chunking), as_json(how.bm25),
-             as_json(how.analyzer.settings()), as_json(versions)],
+             as_json(how.analyzer.settings()), as_json(versions), how.precision],
         )
 
     def _check_dimension(self, conn: psycopg.Connection[Any], dim: int,
