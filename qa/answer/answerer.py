@@ -21,7 +21,7 @@ from ..config import Settings
 from ..index.analysis import TextAnalyzer
 from ..index.backend import open_store
 from ..index.embedding import Embedder
-from ..index.entities import Entity, preload
+from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import contextual_query
@@ -295,7 +295,6 @@ def load_answerer(settings: Settings) -> Answerer:
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError, ConfigError.
     """
-    preload()  # the entity recogniser loads in a thread beside the index and the model
     store = open_store(settings, model=settings.model)
     # Questions are embedded at the precision the passages were.
     embedder = _embedder(settings, store.manifest.precision)

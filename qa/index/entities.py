@@ -65,20 +65,6 @@ def pipeline() -> Any:
         return _pipeline
 
 
-def preload() -> None:
-    """Start loading the pipeline in a thread (a second or so), beside whatever else is
-    loading; `pipeline()` waits for it. A failure is left for `pipeline()` to raise."""
-    if _pipeline is None:
-        threading.Thread(target=_load_quietly, name="qa-spacy", daemon=True).start()
-
-
-def _load_quietly() -> None:
-    try:
-        pipeline()
-    except Exception:  # raised again, with its message, where the pipeline is used
-        pass
-
-
 def entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:
     """The entities of each text.
 
