@@ -173,7 +173,8 @@ def _progress_factory(err: TextIO, quiet: bool) -> Callable[[str, int], Callable
             return lambda _n: None
         from tqdm import tqdm
 
-        bar = tqdm(total=total, desc=stage, unit="text" if stage == "embedding" else "file",
+        units = {"embedding": "text", "sentences": "sentence"}
+        bar = tqdm(total=total, desc=stage, unit=units.get(stage, "file"),
                    file=err, leave=True, dynamic_ncols=True)
 
         def tick(n: int) -> None:
