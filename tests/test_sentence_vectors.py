@@ -120,3 +120,23 @@ def test_entities_come_from_the_index(tmp_path: Path, fake: FakeEmbedder,
     answer = _answerer(settings, fake).ask("When did Rice meet Putin?")
     assert answer.short_answer is not None and answer.short_answer.text == "March 18, 2008"
     assert sentence not in asked
+
+
+def test_fast_keyword_analysis_matches_bm25s() -> None:
+    """The analyzer's own tokenizer for questions and sentences gives what bm25s.tokenize
+    does, for both stop lists (the BM25 query terms must match the index's vocabulary)."""
+    import bm25s
+    import Stemmer
+
+    from qa.index.analysis import TextAnalyzer, _stop_list
+
+    texts = [(Path(__file__).parent.parent / "seeds").glob("*.txt").__next__().read_text(),
+             "Where does the US base its missile shield? IL-6, type 2 and vitamin D.",
+             "Ärzte in Zürich — naïve café owners' “quotes” and 3.5% rates, ВВП 2024", ""]
+    analyzer = TextAnalyzer()
+    for stop in (analyzer.bm25_stopwords, analyzer.keyword_stopwords):
+        expected = bm25s.tokenize(texts, stopwords=_stop_list(stop),
+                                  token_pattern=analyzer.token_pattern,
+                                  stemmer=Stemmer.Stemmer(analyzer.stemmer), return_ids=False,
+                                  show_progress=False)
+        assert analyzer._tokenize(texts, stop, return_ids=False) == expected
