@@ -109,6 +109,7 @@ class Answerer:
         # from the model: answering costs about what searching does.
         self.sentence_data = StoredSentences(
             retriever.embedder, SentenceVectors(settings.sentences_path))
+        self._sentence_scorer: SentenceScorer | None = None
 
     def reloaded(self) -> Answerer:
         """A new answerer on the index as it is now on disk, sharing this one's model."""
@@ -229,10 +230,14 @@ class Answerer:
         return self._scorer().score(query, hits, focus=question, intent=intent)
 
     def _scorer(self) -> SentenceScorer:
-        store = self.retriever.store
-        return SentenceScorer(embed=self.sentence_data.embed,
-                              entities=self.sentence_data.entities, analyzer=store.analyzer,
-                              idf=store.lexical.idf, collection_size=store.count)
+        """One scorer per answerer (its store and model don't change), so the keyword weights
+        it computed for a question serve the support check too."""
+        if self._sentence_scorer is None:
+            store = self.retriever.store
+            self._sentence_scorer = SentenceScorer(
+                embed=self.sentence_data.embed, entities=self.sentence_data.entities,
+                analyzer=store.analyzer, idf=store.lexical.idf, collection_size=store.count)
+        return self._sentence_scorer
 
 
 def _not_repeated(scored: list[ScoredSentence],

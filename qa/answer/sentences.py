@@ -157,13 +157,23 @@ class SentenceScorer:
                  ) -> None:
         self.embed = embed
         self.entities = entities
+        self._last_weights: tuple[tuple[str, str | None], dict[str, float]] | None = None
         self.analyzer = analyzer
         self.idf = idf
         self.collection_size = collection_size
         self.model = model or SentenceModel.bundled()
 
     def weights(self, question: str, focus: str | None) -> dict[str, float]:
-        """Keyword weights of the question; the user's own words (`focus`) count double."""
+        """Keyword weights of the question; the user's own words (`focus`) count double.
+        The last question's are remembered: scoring and support both ask for them."""
+        last = self._last_weights
+        if last is not None and last[0] == (question, focus):
+            return dict(last[1])
+        weights = self._weights(question, focus)
+        self._last_weights = ((question, focus), weights)
+        return dict(weights)
+
+    def _weights(self, question: str, focus: str | None) -> dict[str, float]:
         terms = self.analyzer.keywords([question])[0]
         weights = keyword_weights(question, self.analyzer, self.idf(sorted(set(terms))),
                                   self.collection_size)
