@@ -110,6 +110,7 @@ class Answerer:
         self.sentence_data = StoredSentences(
             retriever.embedder, SentenceVectors(settings.sentences_path))
         self._sentence_scorer: SentenceScorer | None = None
+        retriever.store.analyzer.prepare()
 
     def reloaded(self) -> Answerer:
         """A new answerer on the index as it is now on disk, sharing this one's model."""

@@ -137,6 +137,14 @@ class TextAnalyzer:
         )
 
 
+    def prepare(self) -> None:
+        """Import what analysis needs and build its stop sets now, in the thread that loads
+        the index: imported for the first time by several request threads at once, bm25s
+        was seen to fail with KeyError('bm25s') in the import machinery."""
+        for name in (self.bm25_stopwords, self.keyword_stopwords):
+            _stop_set(name)
+        _stemmer(self.stemmer)
+
     def _words(self, texts: Sequence[str], stopwords: str) -> list[list[str]]:
         """What `bm25s.tokenize(texts, ..., return_ids=False)` returns (lower-case, split by
         the pattern, stop words dropped, then stemmed), without its set-up on every call (a
