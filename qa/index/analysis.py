@@ -94,17 +94,15 @@ class TextAnalyzer:
             >>> sorted(TextAnalyzer().background_rarity("the missile shield").items())
             [('missil', 3.36), ('shield', 3.2)]
         """
-        import Stemmer
         from wordfreq import zipf_frequency
 
-        stem = Stemmer.Stemmer(self.stemmer).stemWord
-        skip = set(_stop_list(self.keyword_stopwords))
+        skip = _stop_set(self.keyword_stopwords)
         out: dict[str, float] = {}
-        for word in re.findall(self.token_pattern, text.lower()):
+        for word in _pattern(self.token_pattern).findall(text.lower()):
             if word in skip:
                 continue
             rarity = min(_MAX_RARITY, max(0.0, _ZIPF_CEILING - zipf_frequency(word, "en")))
-            key = stem(word)
+            key = _stem(word, self.stemmer)
             out[key] = max(out.get(key, 0.0), round(rarity, 2))
         return out
 

@@ -75,21 +75,26 @@ class SentenceVectors:
     def _open_writable(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = sqlite3.connect(self.path)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-            db.execute("SELECT model, key, vector, entities FROM sentences LIMIT 1").fetchall()
-            db.commit()
-            return db
+            return self._connect()
         except sqlite3.DatabaseError:
             # A damaged file holds only what can be computed again: start it afresh.
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            db = sqlite3.connect(self.path)
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        """A writable connection to the file, its table made if missing and read once (so a
+        damaged file fails here, not in the middle of a write)."""
+        db = sqlite3.connect(self.path)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            db.execute("SELECT model, key, vector, entities FROM sentences LIMIT 1").fetchall()
             db.commit()
-            return db
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def get(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors (float32) of those texts that have one, by text."""
