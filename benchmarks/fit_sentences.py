@@ -12,6 +12,11 @@ Training rows come from two sources, each weighing as much as the other:
 - SQuAD 2.0 dev (eval-index/squad2_cs224n_dev), a sample of one half of the answerable
   questions: the sentences of the top passages the answerer retrieves; right = it holds a
   gold answer. It counts three times as much as WikiQA.
+- The natural conversations' dev part (benchmarks/natural, `--conversations`), asked turn by
+  turn with the conversation so far, each of its own article(s) (eval_natural's `single`
+  indexes): the sentences the answerer scores for each answer turn; right = it holds one of
+  the turn's answer strings or is its evidence sentence. News worded the way people talk,
+  follow-ups included. Their test part is never read.
 
 The fit is a conditional logit: per question, a softmax over its candidate sentences, so the
 weights are those that put a right sentence first.
@@ -30,7 +35,6 @@ import argparse
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +95,50 @@ def retrieved_groups(answerer: Answerer, directory: Path, half: int, limit: int)
     return groups
 
 
+def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
+    """The natural conversations of one split, asked turn by turn (with history) of their own
+    articles' index: each answer turn's scored sentences, labelled; by half of the
+    conversations (`_half` of its id), so one half can be measured while fitting the other."""
+    import sys
+    import unicodedata
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "natural"))
+    from eval_natural import Indexes
+    from natural_set import ANSWER, CORPUS, load_conversations
+
+    from qa.answer.answerer import _not_repeated
+    from qa.answer.followup import contextual_query
+
+    def fold(text: str) -> str:
+        return unicodedata.normalize("NFC", text).casefold()
+
+    indexes = Indexes(CORPUS, sys.stderr)
+    groups: dict[int, list[Group]] = {0: [], 1: []}
+    for conversation in load_conversations():
+        if conversation.split != split:
+            continue
+        answerer = indexes.answerer("single", conversation.articles)
+        history: list[dict[str, str]] = []
+        for turn in conversation.turns:
+            if turn.kind == ANSWER:
+                query = contextual_query(turn.q, history)
+                hits = answerer.retriever.search(query)[: answerer.settings.answer_passages]
+                scored = answerer._score(query, turn.q, hits, intent_of(turn.q))
+                if query != turn.q:
+                    scored = _not_repeated(scored, history)
+                evidence = fold(turn.evidence or "")
+                labels = np.array([any(fold(a) in fold(s.text) for a in turn.answers)
+                                   or (bool(evidence) and fold(s.text) in evidence)
+                                   for s in scored], dtype=float)
+                if len(scored):
+                    groups[_half(conversation.id)].append(
+                        (np.array([s.features for s in scored]), labels))
+            answer = answerer.ask(turn.q, history=history, now=conversation.now)
+            history += [{"role": "user", "content": turn.q},
+                        {"role": "assistant", "content": answer.answer}]
+    return groups
+
+
 def _half(qid: str) -> int:
     return int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2
 
@@ -138,11 +186,17 @@ def first_hit(model: SentenceModel, groups: list[Group]) -> float:
 
 
 def report(name: str, model: SentenceModel, wikiqa_dev: list[Group],
-           squad_test: list[Group]) -> None:
+           squad_test: list[Group], conversations: list[Group]) -> None:
     mean_ap, mrr = map_mrr(model, wikiqa_dev)
     print(f"{name:>8}: WikiQA dev MAP {mean_ap:.4f} MRR {mrr:.4f} ({len(wikiqa_dev)} questions)"
           f" · SQuAD held-out first sentence {first_hit(model, squad_test):.4f}"
-          f" ({len(squad_test)} questions)")
+          f" ({len(squad_test)} questions)"
+          + (f" · conversations first sentence {first_hit(model, conversations):.4f}"
+             f" ({len(conversations)} turns)" if conversations else ""))
+
+
+def model_of(coef: np.ndarray, bias: float) -> SentenceModel:
+    return SentenceModel(FEATURES, tuple(round(float(c), 4) for c in coef), round(bias, 4))
 
 
 CACHE = ROOT / "eval-index" / "fit-sentences.npz"
@@ -172,6 +226,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save the fitted coefficients")
     parser.add_argument("--wikiqa-train", action="store_true", help="also fit on WikiQA train")
     parser.add_argument("--squad", type=int, default=500, help="SQuAD questions per half")
+    parser.add_argument("--conversation-weight", type=int, default=1,
+                        help="how many times the conversations' dev part counts (0: not used)")
     parser.add_argument("--cached", action="store_true",
                         help=f"reuse the features saved in {CACHE.relative_to(ROOT)}")
     args = parser.parse_args()
@@ -185,28 +241,38 @@ def main() -> None:
             "squad_fit": retrieved_groups(squad, DATA / "squad2_cs224n_dev", 0, args.squad),
             "squad_test": retrieved_groups(squad, DATA / "squad2_cs224n_dev", 1, args.squad),
         }
+        conversations = conversation_groups("dev")
+        named["conversations_0"], named["conversations_1"] = conversations[0], conversations[1]
         if args.wikiqa_train:
             named["wikiqa_train"] = paragraph_groups(
                 answerer_for("wikiqa-train"), DATA / "wikiqa" / "train", None)
         save_groups(named)
     wikiqa_dev, squad_fit, squad_test = (named["wikiqa_dev"], named["squad_fit"],
                                          named["squad_test"])
+    halves = [named.get("conversations_0", []), named.get("conversations_1", [])]
     wikiqa_fit = wikiqa_dev + named.get("wikiqa_train", [])
-    report("bundled", bundled, wikiqa_dev, squad_test)
-    report("cosine", SentenceModel(("cosine",), (1.0,), 0.0), wikiqa_dev, squad_test)
+    report("bundled", bundled, wikiqa_dev, squad_test, halves[0] + halves[1])
+    report("cosine", SentenceModel(("cosine",), (1.0,), 0.0), wikiqa_dev, squad_test,
+           halves[0] + halves[1])
     # SQuAD counts three times: its answers are where a regression shows first (the README's
-    # first-sentence figure), while WikiQA's natural questions pull towards meaning over words.
-    coef, bias = fit([wikiqa_fit, squad_fit, squad_fit, squad_fit])
-    fitted = replace(bundled, features=FEATURES, weights=tuple(round(float(c), 4) for c in coef),
-                     bias=round(bias, 4))
-    report("fitted", fitted, wikiqa_dev, squad_test)
+    # first-sentence figure), while WikiQA's natural questions pull towards meaning over words;
+    # the conversations (news, follow-ups) count `--conversation-weight` times.
+    base = [wikiqa_fit, squad_fit, squad_fit, squad_fit]
+    if halves[0] and halves[1]:  # each half measured by a fit on the other
+        held_out = [first_hit(model_of(*fit(base + [halves[1 - h]] * args.conversation_weight)),
+                            halves[h]) for h in (0, 1)]
+        print(f"conversations, each half by a fit on the other: first sentence "
+              f"{np.mean(held_out):.4f} ({held_out[0]:.4f}, {held_out[1]:.4f})")
+    fitted = model_of(*fit(base + [halves[0] + halves[1]] * args.conversation_weight))
+    report("fitted", fitted, wikiqa_dev, squad_test, halves[0] + halves[1])
     print(json.dumps(dict(zip(FEATURES, fitted.weights, strict=True))), "bias", fitted.bias)
     if args.write:
         MODEL.write_text(json.dumps({
             "features": list(FEATURES), "weights": list(fitted.weights), "bias": fitted.bias,
             "fitted_on": ("WikiQA dev" + (" + train" if args.wikiqa_train else "")
                           + f" + {args.squad} of half of SQuAD 2.0 dev's answerable questions"
-                          " (weighted x3); conditional logit"),
+                          " (weighted x3) + the natural conversations' dev answer turns"
+                          f" (weighted x{args.conversation_weight}); conditional logit"),
             "command": "benchmarks/fit_sentences.py --write",
         }, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {MODEL}")

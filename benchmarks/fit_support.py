@@ -6,7 +6,9 @@ For each evaluation index (SQuAD 2.0 dev, WikiQA, scifact; built by `qa eval` in
 eval-index/), its own answerable questions (WikiQA: dev only) are positives and the other
 datasets' questions, asked of it, are negatives (their answers are not there); and on the
 natural conversations' index (benchmarks/natural, dev part only), the self-contained turns the
-articles answer are positives and those they don't are negatives. Each (index, kind) source
+articles answer are positives and those they don't are negatives; the same turns again on
+indexes holding only their own article (a new user's first folder), with the other datasets'
+questions asked of those as negatives too. Each (index, kind) source
 is sampled twice, disjointly: one half fits a logistic regression over the signals of
 qa/answer/support.py (each source weighing the same), the other half measures it. The
 probability cut is then moved so that false abstention on the fitting half's answerable
@@ -91,6 +93,44 @@ def natural_turns(part: int) -> tuple[list[Query], list[Query]]:
     return answered, absent
 
 
+def natural_single(part: int, others: dict[str, list[Query]],
+                   per_source: int) -> list[tuple[str, np.ndarray, float]]:
+    """The same turns asked of an index holding only their own article(s), as a new user's
+    first folder is (eval_natural's `single` indexes, built on first use), and the other
+    datasets' questions asked of those small indexes (each of one, chosen by its id)."""
+    import sys
+
+    from qa.answer.followup import leans_on_context
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "natural"))
+    from eval_natural import Indexes
+    from natural_set import ABSENT, ANSWER, CORPUS, load_conversations
+
+    indexes = Indexes(CORPUS, sys.stderr)
+    answered, absent = [], []
+    conversations = [c for c in load_conversations()
+                     if c.split == "dev" and _half(c.id) == part]
+    for conversation in conversations:
+        answerer = indexes.answerer("single", conversation.articles)
+        for number, turn in enumerate(conversation.turns):
+            if turn.kind not in (ANSWER, ABSENT) or leans_on_context(turn.q):
+                continue
+            row = features(answerer, [Query(f"{conversation.id}-{number}", turn.q)])[0]
+            (answered if turn.kind == ANSWER else absent).append(row)
+    blocks = [("natural answerable on natural-single", np.array(answered), 1.0),
+              ("natural not in documents on natural-single", np.array(absent), 0.0)]
+    for source, queries in others.items():
+        rows = []
+        for query in sample(queries, per_source // len(others), part):
+            pick = int(hashlib.sha256(query.qid.encode()).hexdigest(), 16) % len(conversations)
+            rows.append(features(indexes.answerer("single", conversations[pick].articles),
+                                 [query])[0])
+        blocks.append((f"{source} on natural-single", np.array(rows), 0.0))
+    for name, x, _ in blocks:
+        print(f"  {name}: {len(x)} questions", flush=True)
+    return blocks
+
+
 def collect(per_source: int, part: int) -> list[tuple[str, np.ndarray, float]]:
     """(source name, features, label) blocks: each index with its own and the others'
     questions, and the natural conversations' turns on their own index."""
@@ -108,6 +148,7 @@ def collect(per_source: int, part: int) -> list[tuple[str, np.ndarray, float]]:
                                  ("natural not in documents", absent, 0.0)):
         blocks.append((f"{name} on natural-twenty", features(natural, queries), label))
         print(f"  {name}: {len(queries)} turns", flush=True)
+    blocks += natural_single(part, questions, per_source)
     for index in ready:
         answerer = load_answerer(Settings.from_env(
             index_dir=ROOT / "eval-index" / index,

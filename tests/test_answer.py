@@ -80,6 +80,17 @@ def test_an_overview_quotes_the_lead_sentences_not_keyword_matches(answerer: Ans
     assert leads == ["The zoo opened a new hall.", "The tax office changed its filing rules."]
 
 
+def test_summing_up_this_story_in_a_chat_sums_up_the_one_being_discussed(
+        answerer: Answerer) -> None:
+    history = [{"role": "user", "content": "When are the forms due?"},
+               {"role": "assistant", "content": "Forms are due in April. [1]"}]
+    answer = answerer.ask("Sum up this story for me", history=history)
+    check_consistent(answer)
+    assert {c.title for c in answer.citations} == {"Tax rules"}
+    alone = answerer.ask("Sum up this story for me")  # no conversation: the newest documents
+    assert {c.title for c in alone.citations} == {"Zoo news", "Tax rules"}
+
+
 def test_an_overview_of_a_month_keeps_to_the_documents_of_that_month(answerer: Answerer) -> None:
     answer = answerer.ask("What happened in May 2020?")
     assert {c.title for c in answer.citations} == {"Zoo news"}  # its first two sentences

@@ -133,3 +133,33 @@ def test_who_prefers_a_person_to_an_organisation() -> None:
     hits = [_hit("The meeting was about US Secretary of State Condoleezza Rice.", 1)]
     best = _score("Who was the meeting about?", hits, only_type)[0]
     assert best.wanted[0].text == "Condoleezza Rice"
+
+
+def test_a_follow_up_is_also_compared_on_its_own_words() -> None:
+    text = "Zebras came from Kenya. The keepers fed them hay at noon."
+    scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10)
+    alone = scorer.score("What did the keepers feed them?", [_hit(text, 1)])
+    assert all(s.feature("focus") == s.feature("cosine") for s in alone)
+    follow = scorer.score("What did the keepers feed them? zebras Kenya", [_hit(text, 1)],
+                          focus="What did the keepers feed them?")
+    by_text = {s.text: s for s in follow}
+    fed = by_text["The keepers fed them hay at noon."]
+    assert fed.feature("focus") == alone_feature(alone, fed.text, "cosine")
+    zebras = by_text["Zebras came from Kenya."]
+    assert zebras.feature("cosine") > zebras.feature("focus")  # the carried topic words
+
+
+def alone_feature(scored: Sequence[ScoredSentence], text: str, name: str) -> float:
+    return next(s.feature(name) for s in scored if s.text == text)
+
+
+def test_a_sentence_like_all_the_others_is_central() -> None:
+    text = ("Zebras arrived at the zoo from Kenya. The zebras at the zoo came from Kenya. "
+            "Zoo zebras from Kenya arrived. Tickets cost five pounds.")
+    scored = _score("zebras", [_hit(text, 1)])
+    central = {s.text: s.feature("central") for s in scored}
+    assert central["Tickets cost five pounds."] < 0.1
+    assert min(v for t, v in central.items() if "ebras" in t) > 0.5
+    only = _score("zebras", [_hit("Zebras arrived.", 1)])
+    assert only[0].feature("central") == 0.0  # nothing to compare with

@@ -144,9 +144,11 @@ def test_hostile_document_text_is_escaped_everywhere(backend: ChatBackend) -> No
 
 
 def test_a_reply_keeps_the_plain_answer_for_follow_ups(backend: ChatBackend) -> None:
-    reply = backend.reply("Where did the zebras arrive from Kenya?")
+    # (Not "Where did the zebras arrive from Kenya?": the only place the text gives is the one
+    # the question names, and a question wanting a place the text doesn't add is refused.)
+    reply = backend.reply("How did the zebras arrive from Kenya?")
     assert reply.text == "Zebras arrived from Kenya by boat. [1]"
-    follow = backend.reply("And when?", [{"role": "user", "content": "Where did the zebras "
+    follow = backend.reply("And when?", [{"role": "user", "content": "How did the zebras "
                                           "arrive from Kenya?"},
                                          {"role": "assistant", "content": reply.text}])
     assert "Searched for: And when? zebras arrive Kenya" in follow.html

@@ -8,6 +8,7 @@ the documents don't hold it and cites nothing.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from ..index.embedding import Embedder
 from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
-from .followup import contextual_query
+from .followup import contextual_query, last_quote
 from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
@@ -149,7 +150,7 @@ class Answerer:
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
         dates = (when.start, when.end) if when else None
         if intent.kind == "overview":
-            return self._overview(question, query, filters, when, began)
+            return self._overview(question, query, filters, when, began, last_quote(history))
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when)
         retrieved = time.perf_counter()
@@ -180,12 +181,12 @@ class Answerer:
                       round(support, 4))
 
     def _overview(self, question: str, query: str, filters: Filters | None,
-                  when: DateRange | None, began: float) -> Answer:
+                  when: DateRange | None, began: float, about: str | None) -> Answer:
         """What the best documents (or those of the date asked about) are about: their lead
         sentences, not sentences sharing the question's words."""
         dates = (when.start, when.end) if when else None
         found = overview(self.retriever, query, filters=filters, when=when,
-                         documents=self.settings.answer_sentences)
+                         documents=self.settings.answer_sentences, about=about)
         retrieved = time.perf_counter()
         if not found:
             where = f" dated {when.start} to {when.end}" if when else ""
@@ -224,7 +225,15 @@ class Answerer:
             question, hits, scored, weights=self._scorer().weights(query, question),
             keywords=store.analyzer.keywords([f"{h.passage.title}\n{h.passage.text}"
                                               for h in top]),
-            intent=intent)
+            intent=intent, collection_size=store.count, unseen=self._unseen,
+            analyze=store.analyzer.keywords)
+
+    def _unseen(self, terms: Sequence[str]) -> set[str]:
+        """Those of `terms` that no passage holds: at document frequency 0 a term's IDF is the
+        largest the collection allows, log(1 + (N + 0.5) / 0.5)."""
+        store = self.retriever.store
+        ceiling = math.log(1 + (store.count + 0.5) / 0.5)
+        return {t for t, v in store.lexical.idf(terms).items() if v >= ceiling - 1e-6}
 
     def _score(self, query: str, question: str, hits: Sequence[Hit],
                intent: Intent) -> list[ScoredSentence]:

@@ -98,6 +98,18 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     return f"{question} {' '.join(extra)}".strip() if extra else question
 
 
+def last_quote(history: Sequence[dict[str, str]]) -> str | None:
+    """The first sentence the conversation's last answer quoted (None before any answer).
+
+    Example:
+        >>> last_quote([{"role": "user", "content": "Who won?"},
+        ...             {"role": "assistant", "content": "Ann — Ann won the race. [1]"}])
+        'Ann — Ann won the race.'
+    """
+    turns = _answered(history)
+    return _first_sentence(turns[-1].answer) if turns else None
+
+
 def _answered(history: Sequence[dict[str, str]]) -> list[_Turn]:
     """The user's questions that got an answer, with it; a question the documents could not
     answer (or that got no reply) is left out, so it never becomes the topic."""

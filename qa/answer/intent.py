@@ -47,6 +47,10 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
 _WHO_IS_NAMED = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
 _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
+    # "How much did it cost?" wants a sum of money (or a rise in per cent), not any number.
+    (re.compile(r"\bhow much\b.*\b(?:cost|costs|costing|pay|paid|pays|spen[dt]|spending|"
+                r"price[ds]?|worth|earn(?:s|ed)?|charge[ds]?|fund(?:s|ed|ing)?|budget|"
+                r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), ("MONEY", "PERCENT")),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
     (re.compile(r"\bhow (?:long|old)\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
     (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy)\b", re.I), ("QUANTITY",)),
@@ -79,6 +83,8 @@ def intent_of(question: str) -> Intent:
         Intent(kind='entity', labels=('DATE', 'TIME'))
         >>> intent_of("Why does Russia object?").kind
         'reason'
+        >>> intent_of("How much did the mission cost?").labels
+        ('MONEY', 'PERCENT')
     """
     if _OVERVIEW.search(question):
         return Intent("overview")

@@ -3,10 +3,13 @@ May 2024?" are answered with the lead sentences of the best documents, the way a
 would tell you what a story is about.
 
 Which documents: those the question's own topic words find (if it names a topic), among those
-dated in the range it names (if it names one); with neither, the newest documents.
+dated in the range it names (if it names one); for "Sum up this story" in a conversation, the
+document the last answer quoted; otherwise the newest documents.
 """
 
 from __future__ import annotations
+
+import re
 
 from ..index.analysis import topic_words
 from ..index.parts import Filters
@@ -22,18 +25,30 @@ _REQUEST_WORDS = {
     "dr", "tldr", "happened", "happening", "main", "point", "points", "give", "going", "new",
     "lately", "recently", "today", "yesterday", "week", "month", "year", "last", "past",
 }
+#: "Sum up this story", "what is it about": the story the conversation is about.
+_POINTS_BACK = re.compile(r"\b(?:this|that|it|the (?:story|article|piece|report|document))\b",
+                          re.IGNORECASE)
 #: A single document is summed up by this many of its first sentences.
 _SINGLE_DOCUMENT_SENTENCES = 2
 
 
 def overview(retriever: Retriever, query: str, *, filters: Filters | None,
-             when: DateRange | None, documents: int) -> list[tuple[Hit, int, int]]:
+             when: DateRange | None, documents: int,
+             about: str | None = None) -> list[tuple[Hit, int, int]]:
     """Up to `documents` lead sentences, as (hit, document start, document end), best document
-    first; empty when no document matches."""
+    first; empty when no document matches.
+
+    Args:
+        query: the question (with any topic words a follow-up carries).
+        about: a sentence the conversation last quoted: "this story" is its document.
+    """
     scope = _scope(filters, when)
     topic = [w for w in topic_words(query) if w.lower() not in _REQUEST_WORDS
              and not (when and w in when.text)]
-    if topic:
+    if about is not None and when is None and _POINTS_BACK.search(query):
+        hits = retriever.search(about, k=1, filters=scope)
+        doc_ids = [hits[0].doc_id] if hits else []
+    elif topic:
         hits = retriever.search(" ".join(topic), k=documents * 4, filters=scope)
         doc_ids = list(dict.fromkeys(h.doc_id for h in hits))
     else:

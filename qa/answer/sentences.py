@@ -2,7 +2,13 @@
 
 Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 
-- cosine: similarity of the sentence's and the question's embeddings;
+- cosine: similarity of the sentence's and the question's embeddings (the question as
+  searched, with the topic words a follow-up carries);
+- focus: the same for the user's own words alone (equal to cosine for a question that stands
+  on its own);
+- central: how close the sentence is to the other candidate sentences of its document (a lead
+  sentence that sums the article up is close to everything, so close to every question too; the
+  model learns how much to discount that);
 - lexical: the share of the question's keywords the sentence contains, each keyword weighted
   by its rarity (general-English rarity from wordfreq, blended with the collection's IDF as the
   collection grows, so one article is enough to tell "Medvedev" from "said");
@@ -38,7 +44,8 @@ from ..index.prose import prose_spans
 from .intent import Intent, intent_of
 from .retrieval import Hit
 
-FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short")
+FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short",
+            "focus", "central")
 #: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
 #: Collection size (passages) at which its own IDF and the background rarity weigh the same.
@@ -210,8 +217,12 @@ class SentenceScorer:
                  intent: Intent) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
         the entities of the wanted kinds it holds."""
-        vectors = self.embed([question, *texts])
-        cosine = vectors[1:] @ vectors[0]
+        user = focus if focus is not None and focus != question else None
+        vectors = self.embed([question, *texts] if user is None else [question, user, *texts])
+        sentences = vectors[1:] if user is None else vectors[2:]
+        cosine = sentences @ vectors[0]
+        focus_cosine = cosine if user is None else sentences @ vectors[1]
+        central = _centrality(sentences, [hit.doc_id for hit, _, _ in spans])
         weights = self.weights(question, focus)
         wanted = _wanted_entities(focus or question, texts, intent, self.entities)
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
@@ -231,8 +242,32 @@ class SentenceScorer:
                        keyword_share(weights, own | before), _type_match(wanted[i], intent),
                        float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
-                       float(len(text.split()) < _SHORT_WORDS))
+                       float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
+                       float(central[i]))
         return rows, wanted
+
+
+def _centrality(vectors: np.ndarray, docs: Sequence[str]) -> np.ndarray:
+    """Per sentence, its cosine with the mean of the other candidate sentences of its document
+    (0 when it is the only one).
+
+    Example:
+        >>> v = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+        >>> _centrality(v, ["a", "a", "a"]).round(2).tolist()
+        [0.45, 0.99, 0.32]
+    """
+    out = np.zeros(len(docs))
+    by_doc: dict[str, list[int]] = {}
+    for i, doc in enumerate(docs):
+        by_doc.setdefault(doc, []).append(i)
+    for rows in by_doc.values():
+        if len(rows) < 2:
+            continue
+        block = vectors[rows].astype(np.float64)
+        others = block.sum(axis=0) - block  # each row: the sum of the other sentences
+        norms = np.linalg.norm(others, axis=1) * np.linalg.norm(block, axis=1)
+        out[rows] = np.einsum("ij,ij->i", block, others) / np.maximum(norms, 1e-12)
+    return out
 
 
 def _type_match(found: tuple[Entity, ...], intent: Intent) -> float:

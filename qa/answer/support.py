@@ -8,10 +8,17 @@ A few signals, each comparable across collections of any size:
 - sentence_lexical: the same for the best sentence and the one before it;
 - names_missing: the share of the names in the question ("Lavrov", "Beijing") that no top
   passage mentions — a question about someone the documents never name is not answered;
+- names_unknown: the share of them that no passage of the whole collection mentions (a name
+  with none of its words in the keyword index; for a nationality, nor its country's);
 - entity_missing: the question wants a date, a number, a person… and no candidate sentence
   holds one;
+- best_entity_missing: it wants one and the best sentence holds none ("How much did the mission
+  cost?" answered by a sentence about the mission with no sum in it);
 - agreement: dense and BM25 search both rank the same passage first;
-- best_sentence: the answer-sentence model's score of the best sentence.
+- best_sentence: the answer-sentence model's score of the best sentence;
+- collection: log10 of the passages in the collection. The best of many passages is closer to
+  any question than the best of four, by selection alone: the cosines mean less as the
+  collection grows, and the model learns by how much, so one article is judged fairly.
 
 A logistic regression over them (`benchmarks/fit_support.py`, coefficients in
 `qa/answer/models/support.json`), fitted on answerable questions and on questions asked of a
@@ -23,7 +30,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -35,8 +43,32 @@ from .intent import Intent
 from .retrieval import Hit
 from .sentences import ScoredSentence, keyword_share
 
+#: A nationality in a question is found where the text names the country ("Which American
+#: president…" of a text saying "US President…"); a short list of the commonest in the news.
+_DEMONYMS: dict[str, tuple[str, ...]] = {
+    "american": ("us", "u.s", "usa", "america", "united states", "washington"),
+    "british": ("uk", "britain", "united kingdom", "london", "england", "scotland", "wales"),
+    "english": ("england",), "scottish": ("scotland",), "welsh": ("wales",),
+    "irish": ("ireland", "dublin"), "chinese": ("china", "beijing"),
+    "russian": ("russia", "moscow", "kremlin"), "soviet": ("ussr", "soviet union", "moscow"),
+    "french": ("france", "paris"), "german": ("germany", "berlin"), "italian": ("italy", "rome"),
+    "spanish": ("spain", "madrid"), "dutch": ("netherlands", "holland", "amsterdam"),
+    "polish": ("poland", "warsaw"), "czech": ("czech", "prague"),
+    "ukrainian": ("ukraine", "kyiv", "kiev"), "european": ("europe", "eu", "brussels"),
+    "japanese": ("japan", "tokyo"), "korean": ("korea", "seoul", "pyongyang"),
+    "indian": ("india", "delhi"), "pakistani": ("pakistan", "islamabad"),
+    "afghan": ("afghanistan", "kabul"), "iranian": ("iran", "tehran"),
+    "iraqi": ("iraq", "baghdad"), "syrian": ("syria", "damascus"), "israeli": ("israel",),
+    "palestinian": ("palestine", "gaza", "west bank"), "turkish": ("turkey", "ankara"),
+    "egyptian": ("egypt", "cairo"), "saudi": ("saudi arabia", "riyadh"),
+    "canadian": ("canada", "ottawa"), "mexican": ("mexico",), "brazilian": ("brazil",),
+    "australian": ("australia", "canberra"), "african": ("africa",),
+    "nigerian": ("nigeria",), "asian": ("asia",),
+}
+
 SUPPORT_FEATURES = ("passage_cosine", "sentence_cosine", "coverage", "sentence_lexical",
-                    "names_missing", "entity_missing", "agreement", "best_sentence")
+                    "names_missing", "names_unknown", "entity_missing", "agreement",
+                    "best_sentence", "best_entity_missing", "collection")
 
 
 @dataclass(frozen=True)
@@ -64,7 +96,10 @@ class SupportModel:
 
 def support_features(question: str, hits: Sequence[Hit], scored: Sequence[ScoredSentence], *,
                      weights: dict[str, float], keywords: list[list[str]],
-                     intent: Intent) -> np.ndarray:
+                     intent: Intent, collection_size: int,
+                     unseen: Callable[[Sequence[str]], set[str]] = lambda _terms: set(),
+                     analyze: Callable[[Sequence[str]], list[list[str]]] | None = None,
+                     ) -> np.ndarray:
     """The signals for one answer, in `SUPPORT_FEATURES` order.
 
     Args:
@@ -74,13 +109,17 @@ def support_features(question: str, hits: Sequence[Hit], scored: Sequence[Scored
         weights: the question's keyword weights (as the sentence scorer computed them).
         keywords: the keywords of each top passage (title and text), best first.
         intent: what the question wants.
+        collection_size: passages in the collection.
+        unseen: of some keywords, those no passage of the collection holds.
+        analyze: texts → their keywords (as the index analyses them).
     """
     if not hits:
         return np.zeros(len(SUPPORT_FEATURES))
     coverage = max((keyword_share(weights, set(words)) for words in keywords), default=0.0)
     top_text = " ".join(f"{h.passage.title} {h.passage.text}" for h in hits[:3]).lower()
     asked = [n for n in names(question) if n != question.split()[0].strip("?,.!")]
-    missing = sum(n.lower() not in top_text for n in asked) / len(asked) if asked else 0.0
+    missing = (sum(not _mentioned(n, top_text) for n in asked) / len(asked)) if asked else 0.0
+    unknown = _unknown_share(asked, unseen, analyze) if asked and analyze else 0.0
     wants = intent.kind == "entity"
     best = scored[0] if scored else None
     return np.array([
@@ -89,7 +128,37 @@ def support_features(question: str, hits: Sequence[Hit], scored: Sequence[Scored
         coverage,
         max((s.feature("context") for s in scored), default=0.0),
         missing,
+        unknown,
         float(wants and not any(s.wanted for s in scored)),
         float(hits[0].dense_rank == 1 and hits[0].bm25_rank == 1),
         best.score if best is not None else -10.0,
+        float(wants and (best is None or not best.wanted)),
+        math.log10(1 + collection_size),
     ])
+
+
+def _mentioned(name: str, text: str) -> bool:
+    """Whether lower-cased `text` names `name`, or for a nationality, its country.
+
+    Example:
+        >>> _mentioned("American", "talks between us president bush and putin")
+        True
+        >>> _mentioned("Chinese", "talks between us president bush and putin")
+        False
+    """
+    lowered = name.lower()
+    if lowered in text:
+        return True
+    return any(re.search(rf"\b{re.escape(alias)}\b", text)
+               for alias in _DEMONYMS.get(lowered, ()))
+
+
+def _unknown_share(asked: Sequence[str], unseen: Callable[[Sequence[str]], set[str]],
+                   analyze: Callable[[Sequence[str]], list[list[str]]]) -> float:
+    """The share of the names in `asked` of which the collection holds no word (nor, for a
+    nationality, a word of its country's names)."""
+    forms = [[name, *_DEMONYMS.get(name.lower(), ())] for name in asked]
+    terms = [analyze(group) for group in forms]
+    absent = unseen(sorted({t for group in terms for words in group for t in words}))
+    return sum(all(all(t in absent for t in words) for words in group)
+               for group in terms) / len(asked)
