@@ -106,7 +106,7 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
     from eval_natural import Indexes
     from natural_set import ANSWER, CORPUS, load_conversations
 
-    from qa.answer.answerer import _not_repeated
+    from qa.answer.answerer import last_answer
     from qa.answer.followup import contextual_query
 
     def fold(text: str) -> str:
@@ -123,9 +123,8 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
             if turn.kind == ANSWER:
                 query = contextual_query(turn.q, history)
                 hits = answerer.retriever.search(query)[: answerer.settings.answer_passages]
-                scored = answerer._score(query, turn.q, hits, intent_of(turn.q))
-                if query != turn.q:
-                    scored = _not_repeated(scored, history)
+                scored = answerer._score(query, turn.q, hits, intent_of(turn.q),
+                                         last_answer(history))
                 evidence = fold(turn.evidence or "")
                 labels = np.array([any(fold(a) in fold(s.text) for a in turn.answers)
                                    or (bool(evidence) and fold(s.text) in evidence)

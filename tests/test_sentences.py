@@ -163,3 +163,16 @@ def test_a_sentence_like_all_the_others_is_central() -> None:
     assert min(v for t, v in central.items() if "ebras" in t) > 0.5
     only = _score("zebras", [_hit("Zebras arrived.", 1)])
     assert only[0].feature("central") == 0.0  # nothing to compare with
+
+
+def test_a_sentence_the_last_answer_quoted_is_marked_not_dropped() -> None:
+    text = "Medvedev won the March 2 election. He will appoint Putin prime minister."
+    scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10)
+    last = "Medvedev — Medvedev won the March 2 election. [1]"
+    scored = scorer.score("When was the vote?", [_hit(text, 1)], quoted=last)
+    marks = {s.text: s.feature("repeated") for s in scored}
+    assert marks == {"Medvedev won the March 2 election.": 1.0,
+                     "He will appoint Putin prime minister.": 0.0}
+    fresh = scorer.score("When was the vote?", [_hit(text, 1)])
+    assert all(s.feature("repeated") == 0.0 for s in fresh)

@@ -154,9 +154,8 @@ class Answerer:
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when)
         retrieved = time.perf_counter()
-        scored = self._score(query, question, hits[: self.settings.answer_passages], intent)
-        if query != question:
-            scored = _not_repeated(scored, history)
+        scored = self._score(query, question, hits[: self.settings.answer_passages], intent,
+                             last_answer(history))
         support = self.support(question, query, hits, scored, intent)
         if support < self.settings.abstain_threshold:
             return self._abstain(question, query, hits, _timings(began, retrieved), dates,
@@ -236,8 +235,8 @@ class Answerer:
         return {t for t, v in store.lexical.idf(terms).items() if v >= ceiling - 1e-6}
 
     def _score(self, query: str, question: str, hits: Sequence[Hit],
-               intent: Intent) -> list[ScoredSentence]:
-        return self._scorer().score(query, hits, focus=question, intent=intent)
+               intent: Intent, quoted: str = "") -> list[ScoredSentence]:
+        return self._scorer().score(query, hits, focus=question, intent=intent, quoted=quoted)
 
     def _scorer(self) -> SentenceScorer:
         """One scorer per answerer (its store and model don't change), so the keyword weights
@@ -250,15 +249,10 @@ class Answerer:
         return self._sentence_scorer
 
 
-def _not_repeated(scored: list[ScoredSentence],
-                  history: Sequence[dict[str, str]]) -> list[ScoredSentence]:
-    """A follow-up asks something new: the sentences the last answer already quoted go last
-    (the topic words carried into the query would otherwise bring them back first)."""
-    last = next((t.get("content") or "" for t in reversed(history)
+def last_answer(history: Sequence[dict[str, str]]) -> str:
+    """The text of the conversation's last assistant turn ("" when there is none)."""
+    return next((t.get("content") or "" for t in reversed(history)
                  if t.get("role") == "assistant"), "")
-    if not last:
-        return scored
-    return sorted(scored, key=lambda s: s.text in last)  # stable: order kept otherwise
 
 
 def short_answer(best: ScoredSentence, query_terms: Sequence[str],

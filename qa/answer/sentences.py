@@ -6,6 +6,12 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   searched, with the topic words a follow-up carries);
 - focus: the same for the user's own words alone (equal to cosine for a question that stands
   on its own);
+- window: the cosine of the question with the sentence and its neighbours in the passage (their
+  stored vectors summed): "Even so, it only lasted 5 seconds." answers through the sentence
+  before it;
+- repeated: the conversation's last answer quoted this sentence already (a follow-up usually
+  asks something new, but "When was the vote?" after "Who won the election?" is answered by the
+  same sentence; the model weighs it);
 - central: how close the sentence is to the other candidate sentences of its document (a lead
   sentence that sums the article up is close to everything, so close to every question too; the
   model learns how much to discount that);
@@ -45,7 +51,7 @@ from .intent import Intent, intent_of
 from .retrieval import Hit
 
 FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short",
-            "focus", "central")
+            "focus", "central", "window", "repeated")
 #: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
 #: Collection size (passages) at which its own IDF and the background rarity weigh the same.
@@ -190,7 +196,7 @@ class SentenceScorer:
         return weights
 
     def score(self, question: str, hits: Sequence[Hit], *, focus: str | None = None,
-              intent: Intent | None = None) -> list[ScoredSentence]:
+              intent: Intent | None = None, quoted: str = "") -> list[ScoredSentence]:
         """Every candidate sentence of `hits`, best first.
 
         Args:
@@ -198,13 +204,15 @@ class SentenceScorer:
             hits: the passages to draw sentences from, best first.
             focus: the user's own words when `question` also carries earlier turns' topic.
             intent: what the question wants (read from `focus or question` by default).
+            quoted: the text of the conversation's last answer.
         """
         spans = candidate_spans(hits)
         if not spans:
             return []
         texts = [h.passage.text[s - h.passage.start : e - h.passage.start] for h, s, e in spans]
         rows, wanted = self.features(question, spans, texts, focus=focus,
-                                     intent=intent or intent_of(focus or question))
+                                     intent=intent or intent_of(focus or question),
+                                     quoted=quoted)
         scores = self.model.score(rows)
         out = [ScoredSentence(hit, start, end, tuple(float(v) for v in row), float(score), ents)
                for (hit, start, end), row, score, ents in zip(spans, rows, scores, wanted,
@@ -213,8 +221,8 @@ class SentenceScorer:
         return out
 
     def features(self, question: str, spans: Sequence[tuple[Hit, int, int]],
-                 texts: Sequence[str], *, focus: str | None,
-                 intent: Intent) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
+                 texts: Sequence[str], *, focus: str | None, intent: Intent,
+                 quoted: str = "") -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
         the entities of the wanted kinds it holds."""
         user = focus if focus is not None and focus != question else None
@@ -223,6 +231,7 @@ class SentenceScorer:
         cosine = sentences @ vectors[0]
         focus_cosine = cosine if user is None else sentences @ vectors[1]
         central = _centrality(sentences, [hit.doc_id for hit, _, _ in spans])
+        window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
         wanted = _wanted_entities(focus or question, texts, intent, self.entities)
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
@@ -243,8 +252,24 @@ class SentenceScorer:
                        float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
-                       float(central[i]))
+                       float(central[i]), float(window[i]), float(bool(quoted) and text in quoted))
         return rows, wanted
+
+
+def _windows(vectors: np.ndarray, passages: Sequence[int]) -> np.ndarray:
+    """Per sentence, the unit sum of its vector and its neighbours' in the same passage.
+
+    Example:
+        >>> _windows(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), [1, 1, 2]).round(2).tolist()
+        [[0.71, 0.71], [0.71, 0.71], [1.0, 0.0]]
+    """
+    out = vectors.astype(np.float64).copy()
+    for i in range(len(passages)):
+        if i > 0 and passages[i - 1] == passages[i]:
+            out[i] += vectors[i - 1]
+        if i + 1 < len(passages) and passages[i + 1] == passages[i]:
+            out[i] += vectors[i + 1]
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 def _centrality(vectors: np.ndarray, docs: Sequence[str]) -> np.ndarray:
