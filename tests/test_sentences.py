@@ -176,3 +176,12 @@ def test_a_sentence_the_last_answer_quoted_is_marked_not_dropped() -> None:
                      "He will appoint Putin prime minister.": 0.0}
     fresh = scorer.score("When was the vote?", [_hit(text, 1)])
     assert all(s.feature("repeated") == 0.0 for s in fresh)
+
+
+def test_links_to_other_stories_are_never_quoted() -> None:
+    text = ("The storm brought snow.\n\nWHAT IS LAKE EFFECT SNOW:Here's how it happens.\n\n"
+            "A look at the storm's biggest snowfalls over the years\n\n"
+            "What was the worst storm? Explaining the records\n\nIt will last all weekend.")
+    texts = [s.text for s in _score("What is lake effect snow and how long will it last?",
+                                    [_hit(text, 1)])]
+    assert sorted(texts) == ["It will last all weekend.", "The storm brought snow."]

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..index.analysis import NUMBER_WORDS, TextAnalyzer
 from ..index.entities import Entity, entities
-from ..index.prose import prose_spans
+from ..index.prose import in_link_line, prose_spans
 from .intent import Intent, intent_of
 from .retrieval import Hit
 
@@ -139,12 +139,14 @@ def keyword_weights(text: str, analyzer: TextAnalyzer, idf: dict[str, float],
 
 def candidate_spans(hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
     """Every prose sentence of the hits' passages as (hit, doc start, doc end); repeats,
-    headings and titles dropped."""
+    headings, titles and links to other stories dropped."""
     seen: set[tuple[str, int, int]] = set()
     out = []
     for hit in hits:
         passage = hit.passage
         for start, end in prose_spans(passage.text, passage.title):
+            if in_link_line(passage.text, start, end):
+                continue
             key = (hit.doc_id, passage.start + start, passage.start + end)
             if key not in seen:
                 seen.add(key)

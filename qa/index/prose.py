@@ -50,3 +50,29 @@ def prose_spans(text: str, title: str) -> list[tuple[int, int]]:
         if start < end and not is_heading(text, text[start:end], start, end, title):
             out.append((start, end))
     return out
+
+
+#: "WHAT IS LAKE EFFECT SNOW:Here's how…": a capitalised label and a colon open a promoted link.
+_PROMO_LABEL = re.compile(r"^[^a-z]*[A-Z]{2,}[^a-z]*:")
+_LINE_END = re.compile(r"[.!…\"”’)\]]\s*$")
+
+
+def in_link_line(text: str, start: int, end: int) -> bool:
+    """Whether the sentence at `start:end` of `text` sits in a line that is a headline or a
+    link to another story rather than prose: a line that is followed by more text but doesn't
+    end like a sentence ("A look at Anna Wintour's kids and if they followed in her fashion
+    footsteps", "What was the 2025 Met Gala theme? Explaining Black dandyism"), or one opened by
+    a capitalised label and a colon. Such lines are kept in the index, but never quoted as an
+    answer.
+
+    Example:
+        >>> text = "Snow fell.\\n\\nWHAT IS SNOW:Here's how it forms.\\n\\nIt melted."
+        >>> in_link_line(text, 12, 45), in_link_line(text, 0, 10)
+        (True, False)
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end].strip()
+    if _PROMO_LABEL.match(line):
+        return True
+    return line_end >= 0 and bool(text[line_end:].strip()) and not _LINE_END.search(line)
