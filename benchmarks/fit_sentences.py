@@ -227,6 +227,8 @@ def main() -> None:
     parser.add_argument("--squad", type=int, default=500, help="SQuAD questions per half")
     parser.add_argument("--conversation-weight", type=int, default=1,
                         help="how many times the conversations' dev part counts (0: not used)")
+    parser.add_argument("--without", default="",
+                        help="comma-separated features to leave out (an ablation)")
     parser.add_argument("--cached", action="store_true",
                         help=f"reuse the features saved in {CACHE.relative_to(ROOT)}")
     args = parser.parse_args()
@@ -246,6 +248,11 @@ def main() -> None:
             named["wikiqa_train"] = paragraph_groups(
                 answerer_for("wikiqa-train"), DATA / "wikiqa" / "train", None)
         save_groups(named)
+    if args.without:  # an ablation: those features' columns zeroed, so their weights are 0
+        drop = [FEATURES.index(name) for name in args.without.split(",")]
+        for groups in named.values():
+            for x, _ in groups:
+                x[:, drop] = 0.0
     wikiqa_dev, squad_fit, squad_test = (named["wikiqa_dev"], named["squad_fit"],
                                          named["squad_test"])
     halves = [named.get("conversations_0", []), named.get("conversations_1", [])]

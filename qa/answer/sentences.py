@@ -4,17 +4,15 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 
 - cosine: similarity of the sentence's and the question's embeddings (the question as
   searched, with the topic words a follow-up carries);
-- focus: the same for the user's own words alone (equal to cosine for a question that stands
-  on its own);
+- focus: for a follow-up searched with words of earlier turns, the same for the user's own
+  words alone (0 for a question that stands on its own, so that the cosine's weight is learnt
+  from those and this one's only from follow-ups);
 - window: the cosine of the question with the sentence and its neighbours in the passage (their
   stored vectors summed): "Even so, it only lasted 5 seconds." answers through the sentence
   before it;
 - repeated: the conversation's last answer quoted this sentence already (a follow-up usually
   asks something new, but "When was the vote?" after "Who won the election?" is answered by the
   same sentence; the model weighs it);
-- central: how close the sentence is to the other candidate sentences of its document (a lead
-  sentence that sums the article up is close to everything, so close to every question too; the
-  model learns how much to discount that);
 - lexical: the share of the question's keywords the sentence contains, each keyword weighted
   by its rarity (general-English rarity from wordfreq, blended with the collection's IDF as the
   collection grows, so one article is enough to tell "Medvedev" from "said");
@@ -51,7 +49,7 @@ from .intent import Intent, intent_of
 from .retrieval import Hit
 
 FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short",
-            "focus", "central", "window", "repeated")
+            "focus", "window", "repeated")
 #: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
 #: Collection size (passages) at which its own IDF and the background rarity weigh the same.
@@ -231,8 +229,7 @@ class SentenceScorer:
         vectors = self.embed([question, *texts] if user is None else [question, user, *texts])
         sentences = vectors[1:] if user is None else vectors[2:]
         cosine = sentences @ vectors[0]
-        focus_cosine = cosine if user is None else sentences @ vectors[1]
-        central = _centrality(sentences, [hit.doc_id for hit, _, _ in spans])
+        focus_cosine = np.zeros(len(texts)) if user is None else sentences @ vectors[1]
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
         wanted = _wanted_entities(focus or question, texts, intent, self.entities)
@@ -254,7 +251,7 @@ class SentenceScorer:
                        float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
-                       float(central[i]), float(window[i]), float(bool(quoted) and text in quoted))
+                       float(window[i]), float(bool(quoted) and text in quoted))
         return rows, wanted
 
 
@@ -272,29 +269,6 @@ def _windows(vectors: np.ndarray, passages: Sequence[int]) -> np.ndarray:
         if i + 1 < len(passages) and passages[i + 1] == passages[i]:
             out[i] += vectors[i + 1]
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
-def _centrality(vectors: np.ndarray, docs: Sequence[str]) -> np.ndarray:
-    """Per sentence, its cosine with the mean of the other candidate sentences of its document
-    (0 when it is the only one).
-
-    Example:
-        >>> v = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
-        >>> _centrality(v, ["a", "a", "a"]).round(2).tolist()
-        [0.45, 0.99, 0.32]
-    """
-    out = np.zeros(len(docs))
-    by_doc: dict[str, list[int]] = {}
-    for i, doc in enumerate(docs):
-        by_doc.setdefault(doc, []).append(i)
-    for rows in by_doc.values():
-        if len(rows) < 2:
-            continue
-        block = vectors[rows].astype(np.float64)
-        others = block.sum(axis=0) - block  # each row: the sum of the other sentences
-        norms = np.linalg.norm(others, axis=1) * np.linalg.norm(block, axis=1)
-        out[rows] = np.einsum("ij,ij->i", block, others) / np.maximum(norms, 1e-12)
-    return out
 
 
 def _type_match(found: tuple[Entity, ...], intent: Intent) -> float:
