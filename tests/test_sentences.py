@@ -174,3 +174,12 @@ def test_links_to_other_stories_are_never_quoted() -> None:
     texts = [s.text for s in _score("What is lake effect snow and how long will it last?",
                                     [_hit(text, 1)])]
     assert sorted(texts) == ["It will last all weekend.", "The storm brought snow."]
+
+
+def test_how_old_wants_an_age_not_an_ordinal_or_a_day() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("For the 23rd time, Djokovic won on Saturday. Djokovic, 36, beat Ruud.", 1)]
+    scored = _score("How old is Djokovic?", hits, only_type)
+    assert scored[0].text == "Djokovic, 36, beat Ruud."
+    assert [e.text for e in scored[0].wanted] == ["36"]
+    assert scored[1].wanted == ()  # "the 23rd" and "Saturday" are dates to spaCy, not ages

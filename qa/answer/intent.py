@@ -52,12 +52,13 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
                 r"price[ds]?|worth|earn(?:s|ed)?|charge[ds]?|fund(?:s|ed|ing)?|budget|"
                 r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), ("MONEY", "PERCENT")),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
-    (re.compile(r"\bhow (?:long|old)\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
+    (re.compile(r"\bhow long\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
     (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy)\b", re.I), ("QUANTITY",)),
     (re.compile(r"\b(?:when|by when|since when)\b", re.I), _TIME),
     (re.compile(r"\bwhere\b", re.I), _PLACE),
     (re.compile(r"\b(?:who|whom|whose)\b", re.I), _PEOPLE),
 ]
+_AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
 _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
                      re.I)
@@ -67,10 +68,13 @@ _MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|hig
 
 @dataclass(frozen=True)
 class Intent:
-    """A question's kind, and for `entity`, the spaCy labels an answer would hold."""
+    """A question's kind, and for `entity`, the spaCy labels an answer would hold; `age` for
+    "how old" (an age is a plain number: "36", "13-year-old", never "the 23rd" or "Saturday",
+    though spaCy's small pipeline labels all of them DATE)."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
+    age: bool = False
 
 
 def intent_of(question: str) -> Intent:
@@ -80,7 +84,9 @@ def intent_of(question: str) -> Intent:
         >>> intent_of("What is this article about?").kind
         'overview'
         >>> intent_of("When will the system be ready?")
-        Intent(kind='entity', labels=('DATE', 'TIME'))
+        Intent(kind='entity', labels=('DATE', 'TIME'), age=False)
+        >>> intent_of("How old is the winner?").age
+        True
         >>> intent_of("Why does Russia object?").kind
         'reason'
         >>> intent_of("How much did the mission cost?").labels
@@ -90,6 +96,8 @@ def intent_of(question: str) -> Intent:
         return Intent("overview")
     if _WHO_IS_NAMED.match(question):
         return Intent("fact")
+    if _AGE.search(question):
+        return Intent("entity", ("DATE", "CARDINAL", "QUANTITY"), age=True)
     for pattern, labels in _WH_TYPES:
         if pattern.search(question):
             return Intent("entity", labels)

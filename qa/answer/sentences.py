@@ -63,6 +63,8 @@ _REASON_CUE = re.compile(
 
 
 _MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
+#: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
+_AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
 _NUMBERISH = re.compile(rf"\d|\b[A-Z]|\b(?i:{NUMBER_WORDS})\b")
 
 
@@ -289,9 +291,20 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
     asked = question.lower()
     # The kinds come in order of preference: a person before an organisation for "who".
     return [tuple(sorted((e for e in found if e.label in intent.labels
-                          and e.text.lower() not in asked and _specific(e)),
+                          and e.text.lower() not in asked and _specific(e)
+                          and (not intent.age or _is_age(e.text))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for found in find(list(texts))]
+
+
+def _is_age(text: str) -> bool:
+    """Whether an entity's text can be someone's age: a plain number up to 125.
+
+    Example:
+        >>> [_is_age(t) for t in ("36", "13-year-old", "the age of 95", "the 23rd", "600 years")]
+        [True, True, True, False, False]
+    """
+    return any(0 < int(m.group()) <= 125 for m in _AGE_TEXT.finditer(text))
 
 
 def _specific(entity: Entity) -> bool:
