@@ -106,8 +106,7 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
     from eval_natural import Indexes
     from natural_set import ANSWER, CORPUS, load_conversations
 
-    from qa.answer.answerer import last_answer
-    from qa.answer.followup import contextual_query
+    from qa.answer.followup import contextual_query, last_answer
 
     def fold(text: str) -> str:
         return unicodedata.normalize("NFC", text).casefold()

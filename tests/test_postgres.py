@@ -112,6 +112,9 @@ def test_rankings_and_answers_match_the_index_folder(
             == [(c.doc_id, c.highlight_start, c.highlight_end, c.page) for c in expected.citations]
     idf = a_local.retriever.store.lexical.idf(["weather", "rocket", "absent"])
     assert a_pg.retriever.store.lexical.idf(["weather", "rocket", "absent"]) == pytest.approx(idf)
+    unseen = a_local.retriever.store.lexical.unseen(["weather", "rocket", "absent"])
+    assert unseen == {"absent"}
+    assert a_pg.retriever.store.lexical.unseen(["weather", "rocket", "absent"]) == unseen
     manifest = a_pg.retriever.store.manifest
     assert (manifest.model, manifest.dim, manifest.counts) == (
         real_model.name, 384, a_local.retriever.store.manifest.counts)

@@ -174,6 +174,7 @@ def test_bm25_scores_equal_bm25s_over_the_live_passages(
                 assert ours[pid] == pytest.approx(score, rel=1e-5), (query, pid)
     idf = store.lexical.idf(["ferri", "nowher"])
     assert idf["ferri"] < idf["nowher"]
+    assert store.lexical.unseen(["ferri", "nowher"]) == {"nowher"}
 
 
 def test_segments_merge_by_tier(tmp_path: Path, fake: FakeEmbedder) -> None:

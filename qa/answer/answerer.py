@@ -8,7 +8,6 @@ the documents don't hold it and cites nothing.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from ..index.embedding import Embedder
 from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
-from .followup import contextual_query, last_quote
+from .followup import contextual_query, last_answer, last_quote
 from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
@@ -224,15 +223,8 @@ class Answerer:
             question, hits, scored, weights=self._scorer().weights(query, question),
             keywords=store.analyzer.keywords([f"{h.passage.title}\n{h.passage.text}"
                                               for h in top]),
-            intent=intent, collection_size=store.count, unseen=self._unseen,
+            intent=intent, collection_size=store.count, unseen=store.lexical.unseen,
             analyze=store.analyzer.keywords)
-
-    def _unseen(self, terms: Sequence[str]) -> set[str]:
-        """Those of `terms` that no passage holds: at document frequency 0 a term's IDF is the
-        largest the collection allows, log(1 + (N + 0.5) / 0.5)."""
-        store = self.retriever.store
-        ceiling = math.log(1 + (store.count + 0.5) / 0.5)
-        return {t for t, v in store.lexical.idf(terms).items() if v >= ceiling - 1e-6}
 
     def _score(self, query: str, question: str, hits: Sequence[Hit],
                intent: Intent, quoted: str = "") -> list[ScoredSentence]:
@@ -247,12 +239,6 @@ class Answerer:
                 embed=self.sentence_data.embed, entities=self.sentence_data.entities,
                 analyzer=store.analyzer, idf=store.lexical.idf, collection_size=store.count)
         return self._sentence_scorer
-
-
-def last_answer(history: Sequence[dict[str, str]]) -> str:
-    """The text of the conversation's last assistant turn ("" when there is none)."""
-    return next((t.get("content") or "" for t in reversed(history)
-                 if t.get("role") == "assistant"), "")
 
 
 def short_answer(best: ScoredSentence, query_terms: Sequence[str],

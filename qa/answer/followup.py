@@ -98,6 +98,13 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     return f"{question} {' '.join(extra)}".strip() if extra else question
 
 
+def last_answer(history: Sequence[dict[str, str]]) -> str:
+    """The text of the conversation's last assistant turn ("" when there is none), an
+    abstention included."""
+    return next((t.get("content") or "" for t in reversed(history)
+                 if t.get("role") == "assistant"), "")
+
+
 def last_quote(history: Sequence[dict[str, str]]) -> str | None:
     """The first sentence the conversation's last answer quoted (None before any answer).
 

@@ -68,6 +68,9 @@ class SegmentedLexical:
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         return {term: _lucene_idf(self._n, self._df(term)) for term in terms}
 
+    def unseen(self, terms: Sequence[str]) -> set[str]:
+        return {term for term in terms if not self._df(term)}
+
     def _df(self, term: str) -> int:
         """In how many live passages `term` occurs."""
         df = 0

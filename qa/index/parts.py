@@ -167,3 +167,7 @@ class LexicalIndex(Protocol):
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency over passages of each (already analysed) term."""
         ...
+
+    def unseen(self, terms: Sequence[str]) -> set[str]:
+        """Those of the (already analysed) terms that no live passage holds."""
+        ...

@@ -122,6 +122,12 @@ class PostgresLexical:
         return (np.array([r[0] for r in rows], dtype=np.int64),
                 np.array([r[1] for r in rows], dtype=np.float32))
 
+    def unseen(self, terms: Sequence[str]) -> set[str]:
+        with self._db.connection() as conn:
+            rows = conn.execute("SELECT term FROM lexicon WHERE term = ANY(%s) AND df > 0",
+                                [list(terms)]).fetchall()
+        return set(terms) - {term for (term,) in rows}
+
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         with self._db.connection() as conn:
             rows = conn.execute("SELECT m.passages, l.term, l.df FROM meta m LEFT JOIN lexicon l "
