@@ -80,6 +80,19 @@ def test_an_overview_quotes_the_lead_sentences_not_keyword_matches(answerer: Ans
     assert leads == ["The zoo opened a new hall.", "The tax office changed its filing rules."]
 
 
+def test_an_overview_tells_a_story_saved_twice_once(tmp_path: Path, fake: FakeEmbedder) -> None:
+    story = "Zoo news\n\nThe zoo opened a new hall. Zebras arrived from Kenya on Monday."
+    write(tmp_path / "a" / "zoo.txt", story)
+    write(tmp_path / "b" / "zoo copy.txt", story)
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "a", tmp_path / "b"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    answer = Answerer(Retriever(store, fake, settings), settings).ask("What is this about?")
+    check_consistent(answer)
+    leads = [c.highlight for c in answer.citations]
+    assert leads == ["The zoo opened a new hall.", "Zebras arrived from Kenya on Monday."]
+
+
 def test_summing_up_this_story_in_a_chat_sums_up_the_one_being_discussed(
         answerer: Answerer) -> None:
     history = [{"role": "user", "content": "When are the forms due?"},

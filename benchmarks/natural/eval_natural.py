@@ -192,7 +192,16 @@ class Indexes:
         if report.written:
             print(f"index {name}: {report.documents} documents, {report.passages} passages, "
                   f"{report.embedded} embedded, {report.seconds:.1f} s", file=self.log)
-        return load_answerer(settings)
+        answerer = load_answerer(settings)
+        strays = _strays(answerer, paths)
+        if strays:
+            # Indexing adds and updates but only prunes files that vanished: a copy of the
+            # seed indexed from another checkout would stay and be quoted twice.
+            print(f"rebuilding {name}: it holds {strays[0]} (+{len(strays) - 1} more) that "
+                  "this run did not ask for", file=self.log)
+            self._index(paths, settings, rebuild=True)
+            answerer = load_answerer(settings)
+        return answerer
 
     def _index(self, paths: list[Path], settings: Settings, *, rebuild: bool) -> IndexReport:
         return index_paths(paths, settings, rebuild=rebuild, embedder=self.embedder(settings),
@@ -216,6 +225,14 @@ class Indexes:
                 print(f"  {done[0]}/{total}", file=self.log, flush=True)
 
         return tick
+
+
+def _strays(answerer: Answerer, paths: list[Path]) -> list[str]:
+    """Sources of the index's live documents that are none of `paths` (nor inside them)."""
+    roots = [str(p.resolve()) for p in paths]
+    return [row.source for row in answerer.retriever.store.catalog.documents()
+            if not any(row.source == r or row.source.startswith((r + "/", r + "#"))
+                      for r in roots)]
 
 
 def ask_conversation(answerer: Answerer, conversation: Conversation, size: str,

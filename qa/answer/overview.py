@@ -53,11 +53,34 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
         doc_ids = list(dict.fromkeys(h.doc_id for h in hits))
     else:
         doc_ids = _newest(retriever, scope)
-    doc_ids = doc_ids[:documents]
+    doc_ids = _distinct(retriever, doc_ids, documents)
     per_document = _SINGLE_DOCUMENT_SENTENCES if len(doc_ids) == 1 else 1
     out: list[tuple[Hit, int, int]] = []
+    seen: set[str] = set()
     for doc_id in doc_ids:
-        out += _lead(retriever, doc_id, per_document)
+        for hit, start, end in _lead(retriever, doc_id, per_document):
+            # The same story saved twice (a copy in another folder) is told once.
+            text = " ".join(hit.passage.text[start - hit.passage.start:
+                                             end - hit.passage.start].split())
+            if text not in seen:
+                seen.add(text)
+                out.append((hit, start, end))
+    return out
+
+
+def _distinct(retriever: Retriever, doc_ids: list[str], limit: int) -> list[str]:
+    """The first `limit` of `doc_ids` whose texts differ: a story saved twice (a copy in
+    another folder) is one story, told with a single document's sentences."""
+    catalog = retriever.store.catalog
+    out: list[str] = []
+    texts: set[str] = set()
+    for doc_id in doc_ids:
+        if len(out) == limit:
+            break
+        text = catalog.document(doc_id).text
+        if text not in texts:
+            texts.add(text)
+            out.append(doc_id)
     return out
 
 
