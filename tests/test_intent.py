@@ -21,6 +21,8 @@ def test_overview_requests(question: str) -> None:
     ("Where will the system be based?", "GPE"), ("How many people died?", "CARDINAL"),
     ("How much did it cost?", "MONEY"), ("Which American president is mentioned?", "PERSON"),
     ("In what year did it open?", "DATE"), ("Which country objects?", "GPE"),
+    ("Which US officials went to Moscow?", "PERSON"), ("Which countries host it?", "GPE"),
+    ("When did the man who won arrive?", "DATE"), ("Do you know when the vote is?", "DATE"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)
@@ -32,6 +34,9 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     ("How does the shield work?", "manner"), ("What did Lavrov say?", "fact"),
     ("What happened to the Titanic?", "fact"), ("Who is Medvedev?", "fact"),
     ("who was Dmitry Medvedev", "fact"),
+    # The first wh-word is the question's: a "when" or "who" later on starts a clause.
+    ("What can keep an object from moving when it is pushed?", "fact"),
+    ("What did the man who won say?", "fact"), ("Why did they leave when it rained?", "reason"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

@@ -96,18 +96,29 @@ def intent_of(question: str) -> Intent:
         return Intent("overview")
     if _WHO_IS_NAMED.match(question):
         return Intent("fact")
-    if _AGE.search(question):
-        return Intent("entity", ("DATE", "CARDINAL", "QUANTITY"), age=True)
-    for pattern, labels in _WH_TYPES:
-        if pattern.search(question):
-            return Intent("entity", labels)
+    # The question's own wh-word is its first one: "What can keep an object from moving when
+    # it is pushed?" asks for a thing, not a time; "When did the man who won arrive?" a time.
+    found: list[tuple[int, int, Intent]] = []
+    age = _AGE.search(question)
+    if age:
+        found.append((age.start(), 0, Intent("entity", ("DATE", "CARDINAL", "QUANTITY"),
+                                              age=True)))
+    for order, (pattern, labels) in enumerate(_WH_TYPES, 1):
+        match = pattern.search(question)
+        if match:
+            found.append((match.start(), order, Intent("entity", labels)))
+    reason = _REASON.search(question)
+    if reason:
+        found.append((reason.start(), 20, Intent("reason")))
     which = _WHICH.search(question)
-    # "Which country…", "which American president…": the noun is one of the next two words.
-    for noun in (which.groups() if which else ()):
-        if noun and noun.lower() in _HEAD_NOUNS:
-            return Intent("entity", _HEAD_NOUNS[noun.lower()])
-    if _REASON.search(question):
-        return Intent("reason")
-    if _MANNER.search(question):
-        return Intent("manner")
-    return Intent("fact")
+    if which:
+        # "Which country…", "which American president…": the noun is one of the next two
+        # words; "What did she say?" names none, and wants a fact.
+        nouns = [_HEAD_NOUNS.get(n.lower()) or _HEAD_NOUNS.get(n.lower().removesuffix("s"))
+                 for n in which.groups() if n]
+        labels = next((n for n in nouns if n), None)
+        found.append((which.start(), 30, Intent("entity", labels) if labels else Intent("fact")))
+    manner = _MANNER.search(question)
+    if manner:
+        found.append((manner.start(), 40, Intent("manner")))
+    return min(found, key=lambda f: f[:2])[2] if found else Intent("fact")
