@@ -114,9 +114,9 @@ def intent_of(question: str) -> Intent:
     if which:
         # "Which country…", "which American president…": the noun is one of the next two
         # words; "What did she say?" names none, and wants a fact.
-        nouns = [_HEAD_NOUNS.get(n.lower()) or _HEAD_NOUNS.get(n.lower().removesuffix("s"))
+        nouns = [_HEAD_NOUNS.get(n.lower()) or _HEAD_NOUNS.get(n.lower().removesuffix("s"), ())
                  for n in which.groups() if n]
-        labels = next((n for n in nouns if n), None)
+        labels = next((n for n in nouns if n), ())
         found.append((which.start(), 30, Intent("entity", labels) if labels else Intent("fact")))
     manner = _MANNER.search(question)
     if manner:
