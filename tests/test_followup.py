@@ -16,6 +16,7 @@ HISTORY = [
 @pytest.mark.parametrize("question", [
     "What did he say about it?", "And Russia?", "By when?", "Why?", "When did they conquer it?",
     "Who was the first one?", "What about the Czech sites?", "How many people live there?",
+    "Quick question: what did he say this week?",
 ])
 def test_follow_ups_are_detected(question: str) -> None:
     assert leans_on_context(question)
@@ -25,6 +26,9 @@ def test_follow_ups_are_detected(question: str) -> None:
     "Who is the president of France?",
     "Where does the US want to put its missile defence system?",
     "When was the University of Chicago founded by John D. Rockefeller?",
+    # "one" in a preamble and "this" before a time are no pronouns.
+    "Quick one: how many stores will Advance Auto close?",
+    "Who won the Monaco race this year?", "Quick one: who won the Monaco race this year?",
 ])
 def test_self_contained_questions_are_left_alone(question: str) -> None:
     assert not leans_on_context(question)

@@ -34,6 +34,11 @@ _MAX_WORDS_OF_A_BARE_FOLLOW_UP = 6
 _MAX_TOPIC_WORDS_FOR_NAMES = 1
 #: How many earlier answered questions the topic may come from.
 _TOPIC_TURNS = 3
+#: "Quick one:", "One more thing -", "OK so,": a preamble of these words says nothing about
+#: whether the question leans on the conversation ("one" there is no pronoun).
+_PREAMBLE_WORDS = {"quick", "one", "question", "another", "more", "thing", "ok", "okay", "so",
+                   "hey", "hi", "sorry", "btw", "last", "final", "next", "follow", "up", "a"}
+_PREAMBLE = re.compile(r"^\s*([\w\s'-]{1,30}?)\s*(?::|\s-+|\s–|\s—|,)\s*(?=\S)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ def leans_on_context(question: str) -> bool:
         >>> leans_on_context("Why?"), leans_on_context("Why did residents petition the council?")
         (True, False)
     """
+    question = _without_preamble(question)
     lowered = question.lower().strip()
     words = [w.lower() for w in WORD.findall(question)]
     if not words:
@@ -60,11 +66,33 @@ def leans_on_context(question: str) -> bool:
     if lowered.startswith(_OPENERS):
         return True
     topics = topic_words(question)
-    if any(w in PRONOUNS for w in words) and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
+    pointers = [w.lower() for w in WORD.findall(_THIS_TIME.sub(" ", question))]
+    if any(w in PRONOUNS for w in pointers) and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
         return True
     # A name ("Putin", "Lavrov") makes a short question stand on its own.
     named = any(w[0].isupper() and w != WORD.findall(question)[0] for w in topics)
     return len(topics) <= 1 and len(words) <= _MAX_WORDS_OF_A_BARE_FOLLOW_UP and not named
+
+
+#: "this year", "that week": a time, not a pointer back into the conversation.
+_THIS_TIME = re.compile(r"\b(?:this|that|these|those)\s+(?:year|years|week|weeks|month|months|"
+                        r"season|weekend|morning|afternoon|evening|night|time|summer|winter|"
+                        r"spring|fall|autumn|quarter)\b", re.IGNORECASE)
+
+
+def _without_preamble(question: str) -> str:
+    """`question` without a leading "Quick one:" (words that only announce a question).
+
+    Example:
+        >>> _without_preamble("Quick one: who won the race?")
+        'who won the race?'
+        >>> _without_preamble("Back to Russia: who is stepping down?")
+        'Back to Russia: who is stepping down?'
+    """
+    match = _PREAMBLE.match(question)
+    if match and {w.lower() for w in WORD.findall(match.group(1))} <= _PREAMBLE_WORDS:
+        return question[match.end():]
+    return question
 
 
 def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
