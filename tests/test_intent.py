@@ -22,7 +22,9 @@ def test_overview_requests(question: str) -> None:
     ("How much did it cost?", "MONEY"), ("Which American president is mentioned?", "PERSON"),
     ("In what year did it open?", "DATE"), ("Which country objects?", "GPE"),
     ("Which US officials went to Moscow?", "PERSON"), ("Which countries host it?", "GPE"),
-    ("When did the man who won arrive?", "DATE"), ("Do you know when the vote is?", "DATE"),
+    ("When did the man who won arrive?", "DATE"),
+    ("Which celebrities made fun of Musk?", "PERSON"), ("Which company bought it?", "ORG"),
+    ("Which regions have temperate climates?", "LOC"), ("Do you know when the vote is?", "DATE"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)

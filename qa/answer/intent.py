@@ -36,10 +36,23 @@ _OVERVIEW = re.compile(
 )
 #: "Which/what <noun>" questions whose noun names the kind of entity wanted.
 _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
-    "president": _PERSON, "leader": _PERSON, "person": _PERSON, "minister": _PERSON,
-    "official": _PERSON, "chief": _PERSON, "company": ("ORG",), "organization": ("ORG",),
-    "organisation": ("ORG",), "team": ("ORG",), "country": ("GPE",), "countries": ("GPE",),
-    "city": ("GPE",), "state": ("GPE",), "nation": ("GPE", "NORP"), "year": _TIME,
+    **dict.fromkeys((
+        "president", "leader", "person", "people", "minister", "official", "chief",
+        "celebrity", "celebrities", "actor", "actress", "singer", "star", "player", "athlete",
+        "scientist", "researcher", "expert", "author", "writer", "politician", "senator",
+        "candidate", "winner", "champion", "runner-up", "founder", "ceo", "captain", "coach",
+        "host", "co-host", "co-hosts", "spokesman", "spokeswoman", "spokesperson", "victim",
+        "astronomer", "director", "judge", "justice", "lawmaker", "governor", "mayor",
+        "king", "queen", "prince", "princess", "pope", "successor", "predecessor", "guy",
+        "man", "woman", "men", "women"), _PERSON),
+    **dict.fromkeys(("company", "companies", "organization", "organisation", "team", "firm",
+                     "agency", "party", "club", "university", "newspaper", "network",
+                     "airline", "bank", "brand", "competitor", "competitors", "rival",
+                     "rivals"), ("ORG",)),
+    **dict.fromkeys(("country", "countries", "city", "cities", "state", "town", "province",
+                     "county", "capital"), ("GPE",)),
+    **dict.fromkeys(("region", "regions", "area", "areas", "continent"), ("LOC", "GPE")),
+    "nation": ("GPE", "NORP"), "year": _TIME,
     "date": _TIME, "day": _TIME, "month": _TIME, "century": _TIME, "decade": _TIME,
     "time": _TIME, "percentage": ("PERCENT",), "number": _COUNT, "amount": _AMOUNT,
 }
