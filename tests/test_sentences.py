@@ -69,6 +69,19 @@ def test_an_entity_the_question_already_names_is_not_an_answer() -> None:
     assert "Lavrov" not in {e.text for e in scored[0].wanted}
 
 
+def test_a_name_a_follow_up_carries_from_earlier_turns_is_not_its_answer() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("Zaki beat Kadam in the final. Zaki lost to Soma the year before.", 1)]
+    scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10,
+                            model=only_type)
+    # "Who beat him that time?" after an answer naming Zaki and Kadam: neither is new.
+    scored = scorer.score("Who beat him that time? Zaki final Kadam", hits,
+                          focus="Who beat him that time?")
+    assert scored[0].text == "Zaki lost to Soma the year before."
+    assert [e.text for e in scored[0].wanted] == ["Soma"]
+
+
 def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     only_cue = SentenceModel(("cue",), (1.0,), 0.0)
     hits = [_hit("Russia objects to the plan. Russia believes the system would threaten its "

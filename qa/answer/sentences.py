@@ -18,8 +18,10 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   collection grows, so one article is enough to tell "Medvedev" from "said");
 - context: the same share over the sentence and the one before it ("it", "they");
 - type_match: the question wants an entity (a person for "who", a date for "when", a number
-  for "how many") and the sentence holds one that the question doesn't name (spaCy NER): 1 for
-  the kind wanted first, 0.5 for another kind it accepts ("who" also takes an organisation);
+  for "how many") and the sentence holds one (spaCy NER) that neither the question nor the
+  earlier turns a follow-up carries name ("Who beat him?" is not answered by the rival just
+  named): 1 for the kind wanted first, 0.5 for another kind it accepts ("who" also takes an
+  organisation);
 - cue: the question asks "why" and the sentence gives a reason ("because", "to protect",
   "would threaten");
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
@@ -234,7 +236,7 @@ class SentenceScorer:
         focus_cosine = np.zeros(len(texts)) if user is None else sentences @ vectors[1]
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
-        wanted = _wanted_entities(focus or question, texts, intent, self.entities)
+        wanted = _wanted_entities(question, texts, intent, self.entities)
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
         # Rank by document, not passage: in a one-article index every passage is the same
         # article's, and the first passage's rank would favour its lead sentence.
