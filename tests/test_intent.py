@@ -42,3 +42,13 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind
+
+
+@pytest.mark.parametrize(("question", "counted"), [
+    ("How many subscribers does Netflix have?", "subscribers"),
+    ("How many new moons were found?", "moons"), ("How much snow is expected?", "snow"),
+    ("How many were aboard?", ""), ("How many of them died?", ""), ("How much did it cost?", ""),
+    ("When did the 22 passengers board?", ""),
+])
+def test_how_many_names_what_it_counts(question: str, counted: str) -> None:
+    assert intent_of(question).counted == counted

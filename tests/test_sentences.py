@@ -82,6 +82,17 @@ def test_a_name_a_follow_up_carries_from_earlier_turns_is_not_its_answer() -> No
     assert [e.text for e in scored[0].wanted] == ["Soma"]
 
 
+def test_how_many_things_wants_a_number_of_those_things() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("Six people were missing after the storm. The yacht had 22 passengers aboard.", 1)]
+    scored = _score("How many passengers were on the yacht?", hits, only_type)
+    assert scored[0].text == "The yacht had 22 passengers aboard."
+    assert scored[0].feature("type_match") == 1.0 and scored[1].feature("type_match") == 0.5
+    # Without a noun counted, any number will do.
+    bare = _score("How many were missing?", hits, only_type)
+    assert [s.feature("type_match") for s in bare] == [1.0, 1.0]
+
+
 def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     only_cue = SentenceModel(("cue",), (1.0,), 0.0)
     hits = [_hit("Russia objects to the plan. Russia believes the system would threaten its "

@@ -71,6 +71,12 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bwhere\b", re.I), _PLACE),
     (re.compile(r"\b(?:who|whom|whose)\b", re.I), _PEOPLE),
 ]
+#: "How many subscribers…": the noun counted (not "how many were…", "how many of them…").
+_COUNTED = re.compile(r"\bhow (?:many|few|much)\s+(?:more\s+|new\s+|other\s+)?([a-z][\w-]+)",
+                      re.I)
+_NOT_COUNTED = {"are", "is", "was", "were", "do", "does", "did", "has", "have", "had", "will",
+                "would", "can", "could", "should", "of", "in", "on", "at", "to", "more",
+                "times", "time", "they", "it", "he", "she", "we", "you", "there", "than"}
 _AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
 _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
@@ -83,11 +89,13 @@ _MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|hig
 class Intent:
     """A question's kind, and for `entity`, the spaCy labels an answer would hold; `age` for
     "how old" (an age is a plain number: "36", "13-year-old", never "the 23rd" or "Saturday",
-    though spaCy's small pipeline labels all of them DATE)."""
+    though spaCy's small pipeline labels all of them DATE); `counted`, the noun "how many"
+    counts ("subscribers" in "How many subscribers does it have?"), else ""."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
     age: bool = False
+    counted: str = ""
 
 
 def intent_of(question: str) -> Intent:
@@ -116,10 +124,14 @@ def intent_of(question: str) -> Intent:
     if age:
         found.append((age.start(), 0, Intent("entity", ("DATE", "CARDINAL", "QUANTITY"),
                                               age=True)))
+    counted = _COUNTED.search(question)
+    noun = counted.group(1).lower() if counted else ""
     for order, (pattern, labels) in enumerate(_WH_TYPES, 1):
         match = pattern.search(question)
         if match:
-            found.append((match.start(), order, Intent("entity", labels)))
+            counts = match.group().lower().startswith("how") and noun not in _NOT_COUNTED
+            found.append((match.start(), order,
+                          Intent("entity", labels, counted=noun if counts else "")))
     reason = _REASON.search(question)
     if reason:
         found.append((reason.start(), 20, Intent("reason")))

@@ -67,6 +67,7 @@ _REASON_CUE = re.compile(
 _MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
+_WORDS = re.compile(r"[\w'’.-]+")
 _NUMBERISH = re.compile(rf"\d|\b[A-Z]|\b(?i:{NUMBER_WORDS})\b")
 
 
@@ -237,6 +238,7 @@ class SentenceScorer:
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
         wanted = _wanted_entities(question, texts, intent, self.entities)
+        counted = set(self.analyzer.keywords([intent.counted])[0]) if intent.counted else set()
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
         # Rank by document, not passage: in a one-article index every passage is the same
         # article's, and the first passage's rank would favour its lead sentence.
@@ -251,7 +253,8 @@ class SentenceScorer:
             before = previous[1] if previous[0] is hit else set()
             previous = (hit, own)
             rows[i] = (float(cosine[i]), keyword_share(weights, own),
-                       keyword_share(weights, own | before), _type_match(wanted[i], intent),
+                       keyword_share(weights, own | before),
+                       _type_match(wanted[i], intent, text, counted, self.analyzer),
                        float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
@@ -275,12 +278,30 @@ def _windows(vectors: np.ndarray, passages: Sequence[int]) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def _type_match(found: tuple[Entity, ...], intent: Intent) -> float:
+def _type_match(found: tuple[Entity, ...], intent: Intent, text: str = "",
+                counted: set[str] | None = None, analyzer: TextAnalyzer | None = None) -> float:
     """1 when the sentence holds an entity of the kind the question wants most (a person for
-    "who"), 0.5 for one of the other kinds it accepts (an organisation, a country), else 0."""
+    "who"), 0.5 for one of the other kinds it accepts (an organisation, a country), else 0.
+    For "how many <things>", a number counts fully only when the things follow it ("58
+    million U.S. subscribers"); another number ("six people were missing" for "How many
+    passengers…") counts half."""
     if not found:
         return 0.0
+    if counted and analyzer is not None:
+        return 1.0 if any(_counts(text, e, counted, analyzer) for e in found) else 0.5
     return 1.0 if any(e.label == intent.labels[0] for e in found) else 0.5
+
+
+#: How many words after a number may come before the noun it counts ("58 million U.S.
+#: subscribers").
+_COUNT_REACH = 3
+
+
+def _counts(text: str, entity: Entity, counted: set[str], analyzer: TextAnalyzer) -> bool:
+    """Whether the words right after `entity` (or its own words: "128 new moons") name the
+    noun counted."""
+    after = " ".join(_WORDS.findall(text[entity.end:])[:_COUNT_REACH])
+    return bool(counted & set(analyzer.keywords([f"{entity.text} {after}"])[0]))
 
 
 def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
