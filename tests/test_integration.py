@@ -175,7 +175,7 @@ def test_an_unanswered_turn_does_not_poison_the_next(answerer: Answerer) -> None
 
 @pytest.mark.xfail(strict=True, reason="issue 8 is open: the support model refitted with "
                    "single-article indexes answers it from a sentence about the talks "
-                   "(support 0.60; 'Chinese' is named nowhere, which weighs too little)")
+                   "(support 0.64; 'Chinese' is named nowhere, which weighs too little)")
 def test_a_question_about_someone_the_article_never_names_is_not_answered(
         answerer: Answerer) -> None:
     assert answerer.ask("What did the Chinese government say about the talks?").abstained

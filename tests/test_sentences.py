@@ -24,8 +24,8 @@ from qa.index.prose import is_heading
 ANALYZER = TextAnalyzer()
 
 
-def _hit(text: str, rank: int, doc: str = "d", title: str = "T") -> Hit:
-    passage = StoredPassage(rank, doc, 0, 0, len(text), None, text, title, None, "s")
+def _hit(text: str, rank: int, doc: str = "d", title: str = "T", ordinal: int = 0) -> Hit:
+    passage = StoredPassage(rank, doc, ordinal, 0, len(text), None, text, title, None, "s")
     return Hit(passage, rank, 1.0 / rank, rank, 0.5, rank, 1.0)
 
 
@@ -93,6 +93,21 @@ def test_how_many_things_wants_a_number_of_those_things() -> None:
     assert [s.feature("type_match") for s in bare] == [1.0, 1.0]
 
 
+def test_the_words_of_the_story_s_title_and_lead_count_half_in_its_other_sentences() -> None:
+    text = "The missile shield worries Moscow. The system would be ready by 2013."
+    scored = {s.text: s for s in _score("When will the shield be ready?",
+                                        [_hit(text, 1, title="Missile talks")])}
+    lead, later = scored["The missile shield worries Moscow."], scored[
+        "The system would be ready by 2013."]
+    # shield (in the lead) counts half beside ready: 0.5 w / (0.5 w + w') < w / (w + w')
+    assert later.feature("lexical") > lead.feature("lexical") > 0.0
+    assert later.feature("context") == 1.0  # its story names the shield
+    alone = _score("When will the shield be ready?",  # its lead not among the candidates
+                   [_hit("The system would be ready by 2013.", 1, title="Missile talks",
+                         ordinal=2)])
+    assert alone[0].feature("context") < 1.0
+
+
 def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     only_cue = SentenceModel(("cue",), (1.0,), 0.0)
     hits = [_hit("Russia objects to the plan. Russia believes the system would threaten its "
@@ -129,7 +144,8 @@ def test_passage_rank_counts() -> None:
 
 
 def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
-    hits = [_hit("Zebras came from Kenya. Zebras came from Kenya by boat. Giraffes came too.", 1)]
+    hits = [_hit("Zebras came from Kenya. Zebras came from Kenya by boat. Giraffes came too.", 1,
+                 ordinal=3)]  # not the story's lead (whose words count half)
     scored = _score("zebras Kenya giraffes", hits, SentenceModel(("lexical",), (1.0,), 0.0))
     terms = set(ANALYZER.keywords(["zebras Kenya giraffes"])[0])
     chosen = choose(scored, limit=3, margin=10.0, keywords=ANALYZER.keywords,

@@ -256,8 +256,10 @@ def short_answer(best: ScoredSentence, query_terms: Sequence[str],
     def distance(entity: Entity) -> int:
         return min((abs(a - entity.start) for a in anchors), default=0)
 
-    # `wanted` is in order of preference; the nearest wins, preference breaks ties.
-    entity = min(best.wanted, key=distance)
+    # `wanted` is in order of preference: a person for "who" before a nationality beside
+    # their title ("Russian President Vladimir Putin"); among those, the nearest wins.
+    preferred = [e for e in best.wanted if e.label == best.wanted[0].label]
+    entity = min(preferred, key=distance)
     return ShortAnswer(entity.text, 1, best.start + entity.start, best.start + entity.end)
 
 

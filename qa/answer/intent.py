@@ -105,7 +105,7 @@ def intent_of(question: str) -> Intent:
         >>> intent_of("What is this article about?").kind
         'overview'
         >>> intent_of("When will the system be ready?")
-        Intent(kind='entity', labels=('DATE', 'TIME'), age=False)
+        Intent(kind='entity', labels=('DATE', 'TIME'), age=False, counted='')
         >>> intent_of("How old is the winner?").age
         True
         >>> intent_of("Why does Russia object?").kind
