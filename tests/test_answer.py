@@ -80,6 +80,22 @@ def test_an_overview_quotes_the_lead_sentences_not_keyword_matches(answerer: Ans
     assert leads == ["The zoo opened a new hall.", "The tax office changed its filing rules."]
 
 
+def test_a_follow_up_is_supported_by_its_own_words_not_the_carried_topic(
+        answerer: Answerer) -> None:
+    from qa.answer.intent import intent_of
+    from qa.answer.support import SUPPORT_FEATURES
+
+    query = "What do they eat? zebras Kenya"  # the follow-up, with the topic carried over
+    hits = answerer.retriever.search(query)
+    scored = answerer._score(query, "What do they eat?", hits, intent_of("What do they eat?"))
+    coverage = SUPPORT_FEATURES.index("coverage")
+    follow_up = answerer.support_features("What do they eat?", query, hits, scored,
+                                          intent_of("What do they eat?"))
+    assert follow_up[coverage] == 0.0  # no passage says what they eat
+    alone = answerer.support_features(query, query, hits, scored, intent_of(query))
+    assert alone[coverage] > 0.5
+
+
 def test_an_overview_tells_a_story_saved_twice_once(tmp_path: Path, fake: FakeEmbedder) -> None:
     story = "Zoo news\n\nThe zoo opened a new hall. Zebras arrived from Kenya on Monday."
     write(tmp_path / "a" / "zoo.txt", story)

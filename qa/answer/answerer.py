@@ -219,8 +219,12 @@ class Answerer:
         """The signals the support model weighs, for one question's hits and sentences."""
         store = self.retriever.store
         top = hits[: self.settings.abstain_passages]
+        weights = self._scorer().weights(query, question)
+        # A follow-up is supported by what it asks itself: "When is his funeral?" after a
+        # question about the pope must find "funeral", not only the pope carried over.
+        own = {t: weights[t] for t in store.analyzer.keywords([question])[0] if t in weights}
         return support_features(
-            question, hits, scored, weights=self._scorer().weights(query, question),
+            question, hits, scored, weights=own or weights,
             keywords=store.analyzer.keywords([f"{h.passage.title}\n{h.passage.text}"
                                               for h in top]),
             intent=intent, collection_size=store.count, unseen=store.lexical.unseen,
