@@ -52,3 +52,14 @@ def test_other_kinds(question: str, kind: str) -> None:
 ])
 def test_how_many_names_what_it_counts(question: str, counted: str) -> None:
     assert intent_of(question).counted == counted
+
+
+@pytest.mark.parametrize("question", [
+    "Who was the captain of the Bayesian?", "Who were the co-hosts?", "Who is the new CEO?",
+])
+def test_who_is_the_person_noun_wants_a_person_only(question: str) -> None:
+    assert intent_of(question).labels == ("PERSON",)
+
+
+def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
+    assert intent_of("Who won?").labels == ("PERSON", "ORG", "NORP", "GPE")

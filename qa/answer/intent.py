@@ -77,6 +77,9 @@ _COUNTED = re.compile(r"\bhow (?:many|few|much)\s+(?:more\s+|new\s+|other\s+)?([
 _NOT_COUNTED = {"are", "is", "was", "were", "do", "does", "did", "has", "have", "had", "will",
                 "would", "can", "could", "should", "of", "in", "on", "at", "to", "more",
                 "times", "time", "they", "it", "he", "she", "we", "you", "there", "than"}
+#: "Who was the captain…", "who are the co-hosts": a person, not an organisation or a country.
+_WHO_IS_THE = re.compile(r"\bwho(?:'s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be)\s+(?:the|a|an|"
+                         r"its|their|his|her)\s+([\w-]+)(?:\s+([\w-]+))?", re.I)
 _AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
 _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
@@ -126,6 +129,9 @@ def intent_of(question: str) -> Intent:
                                               age=True)))
     counted = _COUNTED.search(question)
     noun = counted.group(1).lower() if counted else ""
+    who_is = _WHO_IS_THE.search(question)
+    if who_is and any(_HEAD_NOUNS.get(n.lower()) == _PERSON for n in who_is.groups() if n):
+        found.append((who_is.start(), 0, Intent("entity", _PERSON)))
     for order, (pattern, labels) in enumerate(_WH_TYPES, 1):
         match = pattern.search(question)
         if match:
