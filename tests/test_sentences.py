@@ -108,6 +108,17 @@ def test_the_words_of_the_story_s_title_and_lead_count_half_in_its_other_sentenc
     assert alone[0].feature("context") < 1.0
 
 
+def test_what_did_she_say_prefers_a_sentence_reporting_words() -> None:
+    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
+    hits = [_hit("Rice met Lavrov in Moscow. Rice said she hoped for progress.", 1)]
+    scored = _score("What did Rice say?", hits, only_cue)
+    assert scored[0].text == "Rice said she hoped for progress."
+    assert [s.feature("cue") for s in scored] == [1.0, 0.0]
+    quoted = _score("What did she post?", [_hit("She posted: “I am not Musk.” Then left.", 1)],
+                    only_cue)
+    assert quoted[0].feature("cue") == 1.0
+
+
 def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     only_cue = SentenceModel(("cue",), (1.0,), 0.0)
     hits = [_hit("Russia objects to the plan. Russia believes the system would threaten its "

@@ -1,8 +1,11 @@
-"""What kind of answer a question wants: an overview, an entity of some type, a reason, or a fact.
+"""What kind of answer a question wants: an overview, an entity of some type, a reason, a
+manner, someone's words, or a fact.
 
 "What is this article about?" or "What happened in May 2024?" want the gist of the documents,
 not a sentence sharing the question's words; "Who…", "When…", "How many…" want a sentence
-holding a person, a date, a number (spaCy's entity labels); "Why…" wants a reason.
+holding a person, a date, a number (spaCy's entity labels); "Why…" wants a reason; "What did
+Lavrov say?" wants what he said. The question's first wh-word decides: a "when" or "who" later
+on opens a clause ("What did the man who won say?").
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["overview", "entity", "reason", "manner", "fact"]
+Kind = Literal["overview", "entity", "reason", "manner", "quote", "fact"]
 
 _PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
 #: "Which president…": a person, never the country beside the title ("US President …").
@@ -84,6 +87,11 @@ _AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
 _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
                      re.I)
+#: "What did Lavrov say?", "what did she post?": words someone said or wrote.
+_QUOTE = re.compile(r"\bwhat\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+.{1,60}?"
+                    r"\b(?:say|said|saying|tell|told|think|thinks|post|posted|write|wrote|tweet|"
+                    r"tweeted|claim|announce|argue|respond|reply|warn|predict|suggest|add|"
+                    r"comment|make of)\b", re.I)
 _MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy)\b)",
                      re.I)
 
@@ -149,6 +157,9 @@ def intent_of(question: str) -> Intent:
                  for n in which.groups() if n]
         labels = next((n for n in nouns if n), ())
         found.append((which.start(), 30, Intent("entity", labels) if labels else Intent("fact")))
+    quote = _QUOTE.search(question)
+    if quote:
+        found.append((quote.start(), 25, Intent("quote")))
     manner = _MANNER.search(question)
     if manner:
         found.append((manner.start(), 40, Intent("manner")))

@@ -26,7 +26,8 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   named): 1 for the kind wanted first, 0.5 for another kind it accepts ("who" also takes an
   organisation);
 - cue: the question asks "why" and the sentence gives a reason ("because", "to protect",
-  "would threaten");
+  "would threaten"), or it asks what someone said and the sentence reports words (a speech
+  verb, a quotation);
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
   passage's cosine;
 - short: the sentence has fewer than five words.
@@ -70,6 +71,10 @@ _REASON_CUE = re.compile(
     r"caus\w*|blam\w*|led to|in response|aim\w* to|against)\b", re.I)
 
 
+_QUOTE_CUE = re.compile(
+    r"\b(?:said|says|told|tells|stressed|added|noted|warned|wrote|writes|tweeted|posted|"
+    r"announced|argued|claimed|stated|explained|insisted|replied|responded|according to)\b|"
+    r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)", re.I)
 _MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
@@ -268,7 +273,7 @@ class SentenceScorer:
             rows[i] = (float(cosine[i]), keyword_share(beyond[hit.doc_id], own),
                        keyword_share(weights, own | before | topic[hit.doc_id]),
                        _type_match(wanted[i], intent, text, counted, self.analyzer),
-                       float(intent.kind == "reason" and bool(_REASON_CUE.search(text))),
+                       _cue(intent, text),
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
                        float(window[i]), float(bool(quoted) and text in quoted))
@@ -290,6 +295,16 @@ class SentenceScorer:
                 led.add(doc)
                 out[doc] |= set(words)
         return out
+
+
+def _cue(intent: Intent, text: str) -> float:
+    """1 when the sentence gives what the question's kind asks for in so many words: a reason
+    for "why", someone's words (a speech verb or a quotation) for "what did she say"."""
+    if intent.kind == "reason":
+        return float(bool(_REASON_CUE.search(text)))
+    if intent.kind == "quote":
+        return float(bool(_QUOTE_CUE.search(text)))
+    return 0.0
 
 
 def _windows(vectors: np.ndarray, passages: Sequence[int]) -> np.ndarray:
