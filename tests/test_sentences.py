@@ -221,7 +221,8 @@ def test_a_sentence_the_last_answer_quoted_is_marked_not_dropped() -> None:
 def test_links_to_other_stories_are_never_quoted() -> None:
     text = ("The storm brought snow.\n\nWHAT IS LAKE EFFECT SNOW:Here's how it happens.\n\n"
             "A look at the storm's biggest snowfalls over the years\n\n"
-            "What was the worst storm? Explaining the records\n\nIt will last all weekend.")
+            "What was the worst storm? Explaining the records\n\nIt will last all weekend. "
+            "Here's what to know about lake effect snow. Read more: the storm of 2014.")
     texts = [s.text for s in _score("What is lake effect snow and how long will it last?",
                                     [_hit(text, 1)])]
     assert sorted(texts) == ["It will last all weekend.", "The storm brought snow."]

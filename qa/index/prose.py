@@ -55,6 +55,12 @@ def prose_spans(text: str, title: str) -> list[tuple[int, int]]:
 #: "WHAT IS LAKE EFFECT SNOW:Here's how…": a capitalised label and a colon open a promoted link.
 _PROMO_LABEL = re.compile(r"^[^a-z]*[A-Z]{2,}[^a-z]*:")
 _LINE_END = re.compile(r"[.!…\"”’)\]]\s*$")
+#: "Here's what to know about…", "Read more:", "Sign up for…": a signpost to other text, which
+#: answers nothing itself.
+_SIGNPOST = re.compile(
+    r"^\W*(?:here(?:'s|’s| is| are) (?:what|how|why|everything|a look|the latest)\b|"
+    r"read (?:more|the full)\b|click here\b|sign up\b|subscribe\b|follow (?:us|our)\b|"
+    r"related:|watch:|listen:|more:|see also\b)", re.I)
 
 
 def in_link_line(text: str, start: int, end: int) -> bool:
@@ -62,14 +68,19 @@ def in_link_line(text: str, start: int, end: int) -> bool:
     link to another story rather than prose: a line that is followed by more text but doesn't
     end like a sentence ("A look at Anna Wintour's kids and if they followed in her fashion
     footsteps", "What was the 2025 Met Gala theme? Explaining Black dandyism"), or one opened by
-    a capitalised label and a colon. Such lines are kept in the index, but never quoted as an
-    answer.
+    a capitalised label and a colon; or a sentence that only points elsewhere ("Here's what to
+    know about Saturn's newly-discovered moons."). Such lines are kept in the index, but never
+    quoted as an answer.
 
     Example:
         >>> text = "Snow fell.\\n\\nWHAT IS SNOW:Here's how it forms.\\n\\nIt melted."
         >>> in_link_line(text, 12, 45), in_link_line(text, 0, 10)
         (True, False)
+        >>> in_link_line("Here's what to know about the moons. They are small.", 0, 36)
+        True
     """
+    if _SIGNPOST.match(text[start:end]):
+        return True
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line = text[line_start : len(text) if line_end < 0 else line_end].strip()
