@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder, write
 
-from qa.answer.answerer import NOT_FOUND, Answer, Answerer
-from qa.answer.retrieval import Retriever
+from qa.answer.answerer import NOT_FOUND, Answer, Answerer, short_answer
+from qa.answer.retrieval import Hit, Retriever
+from qa.answer.sentences import ScoredSentence
 from qa.config import Settings
 from qa.errors import EmptyQuestionError
+from qa.index.analysis import TextAnalyzer
 from qa.index.builder import index_paths
+from qa.index.entities import Entity
+from qa.index.parts import StoredPassage
 from qa.index.store import IndexStore
+
+ANALYZER = TextAnalyzer()
 
 
 @pytest.fixture
@@ -143,3 +149,38 @@ def test_a_short_answer_leads_with_the_phrase_asked_for(answerer: Answerer) -> N
 def test_no_short_answer_when_the_question_wants_no_entity(answerer: Answerer) -> None:
     assert answerer.ask("Where did the zebras arrive from?").short_answer is not None
     assert answerer.ask("What did the zoo open?").short_answer is None
+
+
+def _sentence(text: str, wanted: list[tuple[str, str]]) -> ScoredSentence:
+    """A scored sentence holding `wanted` (text, label) entities, found in order."""
+    passage = StoredPassage(1, "d", 0, 0, len(text), None, text, "T", None, "s")
+    hit = Hit(passage, 1, 1.0, 1, 0.5, 1, 1.0)
+    entities = tuple(Entity(t, text.index(t), text.index(t) + len(t), label)
+                     for t, label in wanted)
+    return ScoredSentence(hit, 0, len(text), (), 1.0, entities)
+
+
+def test_a_short_place_or_time_is_where_the_sentence_puts_things() -> None:
+    text = ("The US says it wants to base the system in eastern Europe by 2013 to protect "
+            "against Iran's growing missile capability.")
+    where = _sentence(text, [("US", "GPE"), ("Iran", "GPE"), ("Europe", "LOC")])
+    terms = ANALYZER.keywords(["Where would the missile system go?"])[0]
+    short = short_answer(where, terms, ANALYZER)
+    assert short is not None and short.text == "Europe"  # "in eastern Europe", not "against Iran"
+    when = _sentence("At the age of 95 he died on Saturday in the Vatican.",
+                     [("the age of 95", "DATE"), ("Saturday", "DATE")])
+    short = short_answer(when, ANALYZER.keywords(["When did he die?"])[0], ANALYZER)
+    assert short is not None and short.text == "Saturday"
+
+
+def test_who_is_answered_with_a_person_before_an_organisation_or_a_country() -> None:
+    text = "Brazil's rainforest lost a record area, said Ana Lima of the Space Research Institute."
+    found = _sentence(text, [("Ana Lima", "PERSON"), ("the Space Research Institute", "ORG"),
+                             ("Brazil", "GPE")])
+    short = short_answer(found, ANALYZER.keywords(["Who said the rainforest lost a record?"])[0],
+                         ANALYZER)
+    assert short is not None and short.text == "Ana Lima"
+    no_person = _sentence(text, [("the Space Research Institute", "ORG"), ("Brazil", "GPE")])
+    short = short_answer(no_person, ANALYZER.keywords(["Who keeps track of the rainforest?"])[0],
+                         ANALYZER)
+    assert short is not None and short.text == "the Space Research Institute"

@@ -82,6 +82,17 @@ def test_a_name_a_follow_up_carries_from_earlier_turns_is_not_its_answer() -> No
     assert [e.text for e in scored[0].wanted] == ["Soma"]
 
 
+def test_a_place_a_follow_up_carries_may_still_be_where() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10,
+                            model=only_type)
+    scored = scorer.score("Where would it be built? shield Europe",
+                          [_hit("The system would be built in eastern Europe.", 1)],
+                          focus="Where would it be built?")
+    assert [e.text for e in scored[0].wanted] == ["Europe"]
+
+
 def test_how_many_things_wants_a_number_of_those_things() -> None:
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)
     hits = [_hit("Six people were missing after the storm. The yacht had 22 passengers aboard.", 1)]

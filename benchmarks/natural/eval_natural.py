@@ -91,6 +91,10 @@ class Outcome:
     answer: str
     query_used: str
     support: float
+    #: The short answer led with (None without one), and whether it holds or lies inside a
+    #: gold answer string.
+    short: str | None = None
+    short_right: bool = False
 
 
 def main() -> None:
@@ -244,9 +248,11 @@ def ask_conversation(answerer: Answerer, conversation: Conversation, size: str,
     for number, turn in enumerate(conversation.turns, 1):
         answer = answerer.ask(turn.q, history=history if mode == "history" else (),
                               now=conversation.now)
+        short = answer.short_answer.text if answer.short_answer else None
         out.append(Outcome(conversation.id, conversation.split, size, mode, number, turn.kind,
                            turn.q, is_right(turn, answer), answer.abstained, answer.answer,
-                           answer.query_used, answer.support))
+                           answer.query_used, answer.support, short,
+                           short is not None and short_holds(short, turn.answers)))
         history += [{"role": "user", "content": turn.q},
                     {"role": "assistant", "content": answer.answer}]
     return out
@@ -263,6 +269,13 @@ def is_right(turn: Turn, answer: Answer) -> bool:
     if turn.kind == OVERVIEW:
         return 2 * found >= len(turn.answers)
     return found > 0
+
+
+def short_holds(short: str, answers: Sequence[str]) -> bool:
+    """Whether a short answer holds a gold answer string, or lies inside one ("Hawaii" of
+    "Hawaii Telescope"; "Sunak" of "Rishi Sunak")."""
+    ours = _fold(short)
+    return any(_fold(a) in ours or ours in _fold(a) for a in answers)
 
 
 def _fold(text: str) -> str:
@@ -290,6 +303,7 @@ def figures(part: list[Outcome]) -> dict[str, Any]:
     answerable = [o for o in part if o.kind in (ANSWER, OVERVIEW)]
     absent = [o for o in part if o.kind == ABSENT]
     overview = [o for o in part if o.kind == OVERVIEW]
+    short = [o for o in part if o.kind == ANSWER and o.short is not None]
 
     def share(hits: int, n: int) -> float | None:
         return round(hits / n, 3) if n else None
@@ -305,6 +319,8 @@ def figures(part: list[Outcome]) -> dict[str, Any]:
         "abstention_not_in_documents": share(sum(o.abstained for o in absent), len(absent)),
         "overview": len(overview),
         "overview_accuracy": share(sum(o.right for o in overview), len(overview)),
+        "short_answers": len(short),
+        "short_answer_accuracy": share(sum(o.short_right for o in short), len(short)),
     }
 
 
@@ -313,15 +329,18 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         return "    -" if value is None else f"{value:5.3f}"
 
     print(f"\n{'size':7} {'history':8} {'split':5} {'right':>9} {'acc':>6} "
-          f"{'ans.acc':>8} {'false.abst':>11} {'nid.abst':>9} {'overview':>9}")
+          f"{'ans.acc':>8} {'false.abst':>11} {'nid.abst':>9} {'overview':>9} {'short':>6}")
     for r in rows:
         print(f"{r['size']:7} {'with' if r['history'] else 'without':8} {r['split']:5} "
               f"{r['right']:4d}/{r['turns']:<4d} {cell(r['accuracy']):>6} "
               f"{cell(r['answerable_accuracy']):>8} {cell(r['false_abstention']):>11} "
-              f"{cell(r['abstention_not_in_documents']):>9} {cell(r['overview_accuracy']):>9}")
+              f"{cell(r['abstention_not_in_documents']):>9} {cell(r['overview_accuracy']):>9} "
+              f"{cell(r['short_answer_accuracy']):>6}")
     print("\nright: turns right / turns; ans.acc: right among answerable turns (answer and "
           "overview); false.abst: abstained among answerable turns; nid.abst: abstained among "
-          "not-in-documents turns; overview: right among overview turns.")
+          "not-in-documents turns; overview: right among overview turns; short: short answers "
+          "(the phrase an answer leads with) that hold or lie inside a gold answer, among the "
+          "answerable turns given one.")
 
 
 def print_wrong(outcomes: list[Outcome]) -> None:

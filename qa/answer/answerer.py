@@ -260,11 +260,30 @@ def short_answer(best: ScoredSentence, query_terms: Sequence[str],
     def distance(entity: Entity) -> int:
         return min((abs(a - entity.start) for a in anchors), default=0)
 
-    # `wanted` is in order of preference: a person for "who" before a nationality beside
-    # their title ("Russian President Vladimir Putin"); among those, the nearest wins.
-    preferred = [e for e in best.wanted if e.label == best.wanted[0].label]
-    entity = min(preferred, key=distance)
+    # `wanted` is in order of preference: for "who", a person before an organisation, and
+    # either before the nationality beside a title ("Russian President Vladimir Putin"); the
+    # nearest of the kind preferred wins. A place or a time is the one the sentence puts
+    # something at ("base the system in eastern Europe", "by 2013"), not the one it is
+    # against or from ("against Iran"), whatever its kind.
+    first = best.wanted[0].label
+    if first in _LOCATES:
+        preferred = [e for e in best.wanted if e.label in _LOCATES and
+                     _LOCATES[e.label].search(text[max(0, e.start - 24) : e.start])]
+    else:
+        preferred = [e for e in best.wanted if e.label == first]
+    entity = min(preferred or best.wanted, key=distance)
     return ShortAnswer(entity.text, 1, best.start + entity.start, best.start + entity.end)
+
+
+#: (A preposition, perhaps "the" and one lower-case word: "in eastern Europe", "by mid-2025".)
+_PLACED = re.compile(r"\b(?i:in|at|near|into|to|across|inside|outside|throughout|on)\s+"
+                     r"(?:(?i:the)\s+)?(?:[a-z-]+\s+)?$")
+_DATED = re.compile(r"\b(?i:on|in|by|until|till|since|from|before|after|during|around)\s+"
+                    r"(?:(?i:the)\s+)?(?:[a-z-]+\s+)?$")  # not "at the age of 95"
+_TIMED = re.compile(r"\b(?i:at|by|until|till|from|before|after|around)\s+(?:[a-z-]+\s+)?$")
+#: The words that put something at a place or time, just before an entity of that kind (for
+#: a question asking where or when).
+_LOCATES = {"GPE": _PLACED, "LOC": _PLACED, "FAC": _PLACED, "DATE": _DATED, "TIME": _TIMED}
 
 
 def answer_text(citations: Sequence[Citation], short: ShortAnswer | None) -> str:

@@ -248,7 +248,11 @@ class SentenceScorer:
         focus_cosine = np.zeros(len(texts)) if user is None else sentences @ vectors[1]
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
-        wanted = _wanted_entities(question, texts, intent, self.entities)
+        # A follow-up asking "who" asks for someone new ("Who beat him?": not the rival the
+        # last answer named, whom the query now carries); one asking where or when may well be
+        # answered by a place or date said before ("Where would it be built?": in Europe).
+        named = question if intent.labels[:1] == ("PERSON",) else (focus or question)
+        wanted = _wanted_entities(named, texts, intent, self.entities)
         counted = set(self.analyzer.keywords([intent.counted])[0]) if intent.counted else set()
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
         # Rank by document, not passage: in a one-article index every passage is the same
