@@ -93,6 +93,13 @@ def test_a_place_a_follow_up_carries_may_still_be_where() -> None:
     assert [e.text for e in scored[0].wanted] == ["Europe"]
 
 
+def test_length_grows_with_the_words_up_to_forty() -> None:
+    text = "Short one here now. " + " ".join(["word"] * 19) + " end." + " " + " ".join(
+        ["more"] * 59) + " stop."
+    lengths = sorted(s.feature("length") for s in _score("word", [_hit(text, 1)]))
+    assert lengths == [0.1, 0.5, 1.0]
+
+
 def test_how_many_things_wants_a_number_of_those_things() -> None:
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)
     hits = [_hit("Six people were missing after the storm. The yacht had 22 passengers aboard.", 1)]

@@ -30,7 +30,9 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   verb, a quotation);
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
   passage's cosine;
-- short: the sentence has fewer than five words.
+- short: the sentence has fewer than five words;
+- length: its words over 40, at most 1 (a long sentence's vector is diluted by all it says,
+  so its cosine understates how much of it answers; the fit gives it a small weight).
 
 A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`, coefficients in
 `qa/answer/models/sentences.json`) turns the features into one score. Headings and titles are
@@ -55,7 +57,7 @@ from .intent import Intent, intent_of
 from .retrieval import Hit
 
 FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short",
-            "focus", "window", "repeated")
+            "focus", "window", "repeated", "length")
 #: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
 #: Collection size (passages) at which its own IDF and the background rarity weigh the same.
@@ -65,6 +67,8 @@ _BLEND_PASSAGES = 2000
 _TOPIC_WEIGHT = 0.5
 #: Fewer words than this make a sentence "short" (a fragment, a caption).
 _SHORT_WORDS = 5
+#: `length` is a sentence's words over this, at most 1.
+_LONG_WORDS = 40.0
 _REASON_CUE = re.compile(
     r"\b(because|since|due to|as a result|so that|in order to|to (?:protect|prevent|stop|"
     r"avoid|counter|guard|defend)|threat\w*|fear\w*|concern\w*|worr\w*|reasons?|believ\w*|"
@@ -280,7 +284,8 @@ class SentenceScorer:
                        _cue(intent, text),
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
-                       float(window[i]), float(bool(quoted) and text in quoted))
+                       float(window[i]), float(bool(quoted) and text in quoted),
+                       min(len(text.split()) / _LONG_WORDS, 1.0))
         return rows, wanted
 
 
