@@ -40,10 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer.answerer import Answerer, load_answerer
-from qa.answer.intent import intent_of
 from qa.answer.sentences import FEATURES, SentenceModel
 from qa.config import Settings
 from qa.evaluate import contains_answer, load_dataset
+from qa.evaluate.dataset import asked_on
 from qa.evaluate.sentences import average_precision, gold_spans, overlaps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +87,7 @@ def retrieved_groups(answerer: Answerer, directory: Path, half: int, limit: int)
     chosen.sort(key=lambda q: hashlib.sha256(f"s{q.qid}".encode()).hexdigest())
     for query in chosen[:limit]:
         answers = (dataset.answers or {})[query.qid]
-        hits = answerer.retriever.search(query.text)[: answerer.settings.answer_passages]
-        scored = answerer._score(query.text, query.text, hits, intent_of(query.text))
+        scored = answerer.read(query.text, now=asked_on(query)).scored
         labels = np.array([contains_answer(s.text, answers) for s in scored], dtype=float)
         if len(scored):
             groups.append((np.array([s.features for s in scored]), labels))
@@ -106,8 +105,6 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
     from eval_natural import Indexes
     from natural_set import ANSWER, CORPUS, load_conversations
 
-    from qa.answer.followup import contextual_query, last_answer
-
     def fold(text: str) -> str:
         return unicodedata.normalize("NFC", text).casefold()
 
@@ -119,11 +116,9 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
         answerer = indexes.answerer("single", conversation.articles)
         history: list[dict[str, str]] = []
         for turn in conversation.turns:
+            reading = answerer.read(turn.q, history=history, now=conversation.now)
             if turn.kind == ANSWER:
-                query = contextual_query(turn.q, history)
-                hits = answerer.retriever.search(query)[: answerer.settings.answer_passages]
-                scored = answerer._score(query, turn.q, hits, intent_of(turn.q),
-                                         last_answer(history))
+                scored = reading.scored
                 evidence = fold(turn.evidence or "")
                 labels = np.array([any(fold(a) in fold(s.text) for a in turn.answers)
                                    or (bool(evidence) and fold(s.text) in evidence)
@@ -131,7 +126,7 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
                 if len(scored):
                     groups[_half(conversation.id)].append(
                         (np.array([s.features for s in scored]), labels))
-            answer = answerer.ask(turn.q, history=history, now=conversation.now)
+            answer = answerer.answer(reading)
             history += [{"role": "user", "content": turn.q},
                         {"role": "assistant", "content": answer.answer}]
     return groups

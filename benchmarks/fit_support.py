@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer.answerer import Answerer, load_answerer
-from qa.answer.intent import intent_of
 from qa.answer.support import SUPPORT_FEATURES, SupportModel
 from qa.config import Settings
 from qa.evaluate import Query, load_dataset
+from qa.evaluate.dataset import asked_on
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
@@ -64,14 +64,10 @@ def sample(queries: list[Query], n: int, part: int) -> list[Query]:
 
 
 def features(answerer: Answerer, queries: list[Query]) -> np.ndarray:
-    rows = []
-    for query in queries:
-        hits = answerer.retriever.search(query.text)
-        intent = intent_of(query.text)
-        scored = answerer._score(query.text, query.text,
-                                 hits[: answerer.settings.answer_passages], intent)
-        rows.append(answerer.support_features(query.text, query.text, hits, scored, intent))
-    return np.array(rows)
+    """The support signals of each query, as `Answerer.ask` reads them (an overview request,
+    which is never abstained on, has none and is left out)."""
+    readings = [answerer.read(query.text, now=asked_on(query)) for query in queries]
+    return np.array([r.signals for r in readings if r.signals is not None])
 
 
 def natural_turns(part: int) -> tuple[list[Query], list[Query]]:
@@ -80,7 +76,8 @@ def natural_turns(part: int) -> tuple[list[Query], list[Query]]:
     first with `benchmarks/natural/eval_natural.py --sizes twenty --split dev`."""
     from qa.answer.followup import leans_on_context
 
-    answered, absent = [], []
+    answered: list[Query] = []
+    absent: list[Query] = []
     for line in NATURAL.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["split"] != "dev" or _half(row["id"]) != part:
@@ -107,7 +104,8 @@ def natural_single(part: int, others: dict[str, list[Query]],
     from natural_set import ABSENT, ANSWER, CORPUS, load_conversations
 
     indexes = Indexes(CORPUS, sys.stderr)
-    answered, absent = [], []
+    answered: list[np.ndarray] = []
+    absent: list[np.ndarray] = []
     conversations = [c for c in load_conversations()
                      if c.split == "dev" and _half(c.id) == part]
     for conversation in conversations:
@@ -115,16 +113,16 @@ def natural_single(part: int, others: dict[str, list[Query]],
         for number, turn in enumerate(conversation.turns):
             if turn.kind not in (ANSWER, ABSENT) or leans_on_context(turn.q):
                 continue
-            row = features(answerer, [Query(f"{conversation.id}-{number}", turn.q)])[0]
-            (answered if turn.kind == ANSWER else absent).append(row)
+            found = features(answerer, [Query(f"{conversation.id}-{number}", turn.q)])
+            (answered if turn.kind == ANSWER else absent).extend(found)
     blocks = [("natural answerable on natural-single", np.array(answered), 1.0),
               ("natural not in documents on natural-single", np.array(absent), 0.0)]
     for source, queries in others.items():
-        rows = []
+        rows: list[np.ndarray] = []
         for query in sample(queries, per_source // len(others), part):
             pick = int(hashlib.sha256(query.qid.encode()).hexdigest(), 16) % len(conversations)
-            rows.append(features(indexes.answerer("single", conversations[pick].articles),
-                                 [query])[0])
+            rows.extend(features(indexes.answerer("single", conversations[pick].articles),
+                                 [query]))
         blocks.append((f"{source} on natural-single", np.array(rows), 0.0))
     for name, x, _ in blocks:
         print(f"  {name}: {len(x)} questions", flush=True)

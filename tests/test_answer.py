@@ -88,18 +88,25 @@ def test_an_overview_quotes_the_lead_sentences_not_keyword_matches(answerer: Ans
 
 def test_a_follow_up_is_supported_by_its_own_words_not_the_carried_topic(
         answerer: Answerer) -> None:
-    from qa.answer.intent import intent_of
     from qa.answer.support import SUPPORT_FEATURES
 
-    query = "What do they eat? zebras Kenya"  # the follow-up, with the topic carried over
-    hits = answerer.retriever.search(query)
-    scored = answerer._score(query, "What do they eat?", hits, intent_of("What do they eat?"))
-    coverage = SUPPORT_FEATURES.index("coverage")
-    follow_up = answerer.support_features("What do they eat?", query, hits, scored,
-                                          intent_of("What do they eat?"))
-    assert follow_up[coverage] == 0.0  # no passage says what they eat
-    alone = answerer.support_features(query, query, hits, scored, intent_of(query))
-    assert alone[coverage] > 0.5
+    history = [{"role": "user", "content": "Where did the zebras arrive from?"},
+               {"role": "assistant", "content": "Zebras arrived from Kenya on Monday. [1]"}]
+    reading = answerer.read("What do they eat?", history=history)
+    assert reading.query != reading.question  # searched with the zebras carried over
+    assert reading.signals is not None
+    assert reading.signals[SUPPORT_FEATURES.index("coverage")] == 0.0  # nothing says what
+
+
+def test_ask_answers_from_what_read_reads(answerer: Answerer) -> None:
+    reading = answerer.read("When did the zebras arrive from Kenya?")
+    assert reading.intent.kind == "entity" and reading.hits and reading.scored
+    assert reading.scored[0].text == "Zebras arrived from Kenya on Monday."
+    answer, asked = answerer.answer(reading), answerer.ask("When did the zebras arrive from Kenya?")
+    assert (answer.answer, answer.citations, answer.support) == (
+        asked.answer, asked.citations, asked.support)
+    overview = answerer.read("What is this article about?")
+    assert overview.hits == () and overview.signals is None and overview.support == 1.0
 
 
 def test_an_overview_tells_a_story_saved_twice_once(tmp_path: Path, fake: FakeEmbedder) -> None:

@@ -34,6 +34,37 @@ from .support import SupportModel, support_features
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the answerer reads in a question before it decides how to answer: the query it
+    searches (a follow-up's with the conversation's topic), what the question wants, the dates
+    it names, the passages found, the candidate sentences scored, and the signals the support
+    model weighs. `Answerer.ask` answers from it, and the fitting scripts in `benchmarks/`
+    learn from it, so the models are fitted on exactly what answering sees.
+    """
+
+    question: str
+    query: str
+    intent: Intent
+    when: DateRange | None
+    filters: Filters | None
+    #: The first sentence the conversation's last answer quoted ("this story" is its story).
+    about: str | None
+    #: Empty for an overview, which reads whole documents instead.
+    hits: tuple[Hit, ...]
+    scored: tuple[ScoredSentence, ...]
+    signals: np.ndarray | None = field(compare=False)
+    began: float = field(compare=False)
+    retrieved: float = field(compare=False)
+
+    @property
+    def support(self) -> float:
+        """P(the documents hold the answer), from the bundled support model."""
+        if self.signals is None:
+            return 1.0
+        return SupportModel.bundled().probability(self.signals)
+
+
+@dataclass(frozen=True)
 class Citation:
     """Where a quoted sentence comes from. Offsets are characters in the document's text;
     `passage[highlight_start - passage_start : highlight_end - passage_start]` is the sentence.
@@ -142,32 +173,58 @@ class Answerer:
         Raises:
             EmptyQuestionError: the question is blank.
         """
+        return self.answer(self.read(question, k=k, filters=filters, history=history, now=now))
+
+    def read(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        history: Sequence[dict[str, str]] = (),
+        now: date | None = None,
+    ) -> Reading:
+        """Everything `ask` reads in `question` before it answers (see `Reading`); the
+        arguments are `ask`'s."""
         question = require_question(question)
         began = time.perf_counter()
         query = contextual_query(question, history)
         intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
-        dates = (when.start, when.end) if when else None
+        about = last_quote(history)
         if intent.kind == "overview":
-            return self._overview(question, query, filters, when, began, last_quote(history))
+            return Reading(question, query, intent, when, filters, about, (), (), None, began,
+                           began)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when)
         retrieved = time.perf_counter()
         scored = self._score(query, question, hits[: self.settings.answer_passages], intent,
                              last_answer(history))
-        support = self.support(question, query, hits, scored, intent)
+        signals = self.support_features(question, query, hits, scored, intent)
+        return Reading(question, query, intent, when, filters, about, tuple(hits),
+                       tuple(scored), signals, began, retrieved)
+
+    def answer(self, reading: Reading) -> Answer:
+        """The answer to a question `read` has read: an overview, the sentences that answer
+        it, or "not found" when the support is below `abstain_threshold`."""
+        question, query, when = reading.question, reading.query, reading.when
+        dates = (when.start, when.end) if when else None
+        timings = _timings(reading.began, reading.retrieved)
+        if reading.intent.kind == "overview":
+            return self._overview(question, query, reading.filters, when, reading.began,
+                                  reading.about)
+        support = reading.support
         if support < self.settings.abstain_threshold:
-            return self._abstain(question, query, hits, _timings(began, retrieved), dates,
-                                 support)
-        chosen = choose(scored, limit=self.settings.answer_sentences,
-                        margin=self.settings.sentence_margin,
-                        keywords=self.retriever.store.analyzer.keywords,
-                        question_terms=set(self.retriever.store.analyzer.keywords([query])[0]))
+            return self._abstain(question, query, reading.hits, timings, dates, support)
+        analyzer = self.retriever.store.analyzer
+        chosen = choose(reading.scored, limit=self.settings.answer_sentences,
+                        margin=self.settings.sentence_margin, keywords=analyzer.keywords,
+                        question_terms=set(analyzer.keywords([query])[0]))
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
-        short = (short_answer(chosen[0], self.retriever.store.analyzer.keywords([query])[0],
-                              self.retriever.store.analyzer) if chosen else None)
+        short = (short_answer(chosen[0], analyzer.keywords([query])[0], analyzer)
+                 if chosen else None)
         return Answer(question, answer_text(citations, short), False, citations, query, (),
-                      _timings(began, retrieved), dates, round(support, 4), short)
+                      timings, dates, round(support, 4), short)
 
     def _abstain(self, question: str, query: str, hits: Sequence[Hit],
                  timings: dict[str, float], dates: tuple[str, str] | None, support: float,
@@ -207,12 +264,6 @@ class Answerer:
                     dense_score=float(v @ query_vector), bm25_rank=None, bm25_score=None)
                 for p, v in zip(catalog.passages(ids), vectors, strict=True)]
         return self._score(question, question, hits, intent_of(question))
-
-    def support(self, question: str, query: str, hits: Sequence[Hit],
-                scored: Sequence[ScoredSentence], intent: Intent) -> float:
-        """The probability that the passages hold the answer (`qa.answer.support`)."""
-        return SupportModel.bundled().probability(
-            self.support_features(question, query, hits, scored, intent))
 
     def support_features(self, question: str, query: str, hits: Sequence[Hit],
                          scored: Sequence[ScoredSentence], intent: Intent) -> np.ndarray:
