@@ -94,10 +94,11 @@ def retrieved_groups(answerer: Answerer, directory: Path, half: int, limit: int)
     return groups
 
 
-def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
-    """The natural conversations of one split, asked turn by turn (with history) of their own
-    articles' index: each answer turn's scored sentences, labelled; by half of the
-    conversations (`_half` of its id), so one half can be measured while fitting the other."""
+def conversation_groups(split: str = "dev", size: str = "single") -> dict[int, list[Group]]:
+    """The natural conversations of one split, asked turn by turn (with history) of an index
+    of `size` (eval_natural's: their own articles', the 20 articles', or the whole news
+    corpus): each answer turn's scored sentences, labelled; by half of the conversations
+    (`_half` of its id), so one half can be measured while fitting the other."""
     import sys
     import unicodedata
 
@@ -113,7 +114,7 @@ def conversation_groups(split: str = "dev") -> dict[int, list[Group]]:
     for conversation in load_conversations():
         if conversation.split != split:
             continue
-        answerer = indexes.answerer("single", conversation.articles)
+        answerer = indexes.answerer(size, conversation.articles)
         history: list[dict[str, str]] = []
         for turn in conversation.turns:
             reading = answerer.read(turn.q, history=history, now=conversation.now)
@@ -221,6 +222,9 @@ def main() -> None:
     parser.add_argument("--squad", type=int, default=500, help="SQuAD questions per half")
     parser.add_argument("--conversation-weight", type=int, default=1,
                         help="how many times the conversations' dev part counts (0: not used)")
+    parser.add_argument("--conversation-sizes", default="single",
+                        help="comma-separated collection sizes the conversations are asked at "
+                             "(single, twenty, full)")
     parser.add_argument("--without", default="",
                         help="comma-separated features to leave out (an ablation)")
     parser.add_argument("--cached", action="store_true",
@@ -236,8 +240,11 @@ def main() -> None:
             "squad_fit": retrieved_groups(squad, DATA / "squad2_cs224n_dev", 0, args.squad),
             "squad_test": retrieved_groups(squad, DATA / "squad2_cs224n_dev", 1, args.squad),
         }
-        conversations = conversation_groups("dev")
-        named["conversations_0"], named["conversations_1"] = conversations[0], conversations[1]
+        for size in args.conversation_sizes.split(","):
+            conversations = conversation_groups("dev", size)
+            suffix = "" if size == "single" else f"_{size}"
+            named[f"conversations{suffix}_0"] = conversations[0]
+            named[f"conversations{suffix}_1"] = conversations[1]
         if args.wikiqa_train:
             named["wikiqa_train"] = paragraph_groups(
                 answerer_for("wikiqa-train"), DATA / "wikiqa" / "train", None)
@@ -249,7 +256,10 @@ def main() -> None:
                 x[:, drop] = 0.0
     wikiqa_dev, squad_fit, squad_test = (named["wikiqa_dev"], named["squad_fit"],
                                          named["squad_test"])
-    halves = [named.get("conversations_0", []), named.get("conversations_1", [])]
+    sizes = args.conversation_sizes.split(",")
+    by_size = {size: [named.get(f"conversations{'' if size == 'single' else '_' + size}_{h}", [])
+                      for h in (0, 1)] for size in sizes}
+    halves = by_size.get("single", [[], []])
     wikiqa_fit = wikiqa_dev + named.get("wikiqa_train", [])
     report("bundled", bundled, wikiqa_dev, squad_test, halves[0] + halves[1])
     report("cosine", SentenceModel(("cosine",), (1.0,), 0.0), wikiqa_dev, squad_test,
@@ -258,12 +268,18 @@ def main() -> None:
     # first-sentence figure), while WikiQA's natural questions pull towards meaning over words;
     # the conversations (news, follow-ups) count `--conversation-weight` times.
     base = [wikiqa_fit, squad_fit, squad_fit, squad_fit]
-    if halves[0] and halves[1]:  # each half measured by a fit on the other
-        held_out = [first_hit(model_of(*fit(base + [halves[1 - h]] * args.conversation_weight)),
-                            halves[h]) for h in (0, 1)]
-        print(f"conversations, each half by a fit on the other: first sentence "
-              f"{np.mean(held_out):.4f} ({held_out[0]:.4f}, {held_out[1]:.4f})")
-    fitted = model_of(*fit(base + [halves[0] + halves[1]] * args.conversation_weight))
+    def conversation_sources(half: int | None) -> list[list[Group]]:
+        """The conversations at each size (one half, or both), each a source of its own."""
+        return [(pair[half] if half is not None else pair[0] + pair[1])
+                for pair in by_size.values()] * args.conversation_weight
+
+    if all(pair[0] and pair[1] for pair in by_size.values()):  # each half by the other
+        models = [model_of(*fit(base + conversation_sources(1 - h))) for h in (0, 1)]
+        for size, pair in by_size.items():
+            held_out = [first_hit(models[h], pair[h]) for h in (0, 1)]
+            print(f"conversations ({size}), each half by a fit on the other: first sentence "
+                  f"{np.mean(held_out):.4f} ({held_out[0]:.4f}, {held_out[1]:.4f})")
+    fitted = model_of(*fit(base + conversation_sources(None)))
     report("fitted", fitted, wikiqa_dev, squad_test, halves[0] + halves[1])
     print(json.dumps(dict(zip(FEATURES, fitted.weights, strict=True))), "bias", fitted.bias)
     if args.write:
@@ -271,9 +287,12 @@ def main() -> None:
             "features": list(FEATURES), "weights": list(fitted.weights), "bias": fitted.bias,
             "fitted_on": ("WikiQA dev" + (" + train" if args.wikiqa_train else "")
                           + f" + {args.squad} of half of SQuAD 2.0 dev's answerable questions"
-                          " (weighted x3) + the natural conversations' dev answer turns"
+                          " (weighted x3) + the natural conversations' dev answer turns asked"
+                          f" of {args.conversation_sizes} indexes"
                           f" (weighted x{args.conversation_weight}); conditional logit"),
-            "command": "benchmarks/fit_sentences.py --write",
+            "command": "benchmarks/fit_sentences.py --write"
+                       + (f" --conversation-sizes {args.conversation_sizes}"
+                          if args.conversation_sizes != "single" else ""),
         }, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {MODEL}")
 
