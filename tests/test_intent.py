@@ -62,5 +62,10 @@ def test_who_is_the_person_noun_wants_a_person_only(question: str) -> None:
     assert intent_of(question).labels == ("PERSON",)
 
 
+def test_who_is_the_organisation_noun_wants_an_organisation_first() -> None:
+    assert intent_of("Who are its competitors?").labels == ("ORG", "PERSON")
+    assert intent_of("Who is the company behind it?").labels[0] == "ORG"
+
+
 def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
     assert intent_of("Who won?").labels == ("PERSON", "ORG", "NORP", "GPE")

@@ -138,8 +138,11 @@ def intent_of(question: str) -> Intent:
     counted = _COUNTED.search(question)
     noun = counted.group(1).lower() if counted else ""
     who_is = _WHO_IS_THE.search(question)
-    if who_is and any(_HEAD_NOUNS.get(n.lower()) == _PERSON for n in who_is.groups() if n):
+    kinds = [_HEAD_NOUNS.get(n.lower()) for n in (who_is.groups() if who_is else ()) if n]
+    if who_is and _PERSON in kinds:
         found.append((who_is.start(), 0, Intent("entity", _PERSON)))
+    elif who_is and ("ORG",) in kinds:  # "Who is the company behind it?"
+        found.append((who_is.start(), 0, Intent("entity", ("ORG", *_PEOPLE[:1]))))
     for order, (pattern, labels) in enumerate(_WH_TYPES, 1):
         match = pattern.search(question)
         if match:
