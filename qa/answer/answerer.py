@@ -208,21 +208,21 @@ class Answerer:
         """The answer to a question `read` has read: an overview, the sentences that answer
         it, or "not found" when the support is below `abstain_threshold`."""
         question, query, when = reading.question, reading.query, reading.when
-        dates = (when.start, when.end) if when else None
-        timings = _timings(reading.began, reading.retrieved)
         if reading.intent.kind == "overview":
             return self._overview(question, query, reading.filters, when, reading.began,
                                   reading.about)
+        dates = (when.start, when.end) if when else None
+        timings = _timings(reading.began, reading.retrieved)
         support = reading.support
         if support < self.settings.abstain_threshold:
             return self._abstain(question, query, reading.hits, timings, dates, support)
         analyzer = self.retriever.store.analyzer
+        terms = analyzer.keywords([query])[0]
         chosen = choose(reading.scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin, keywords=analyzer.keywords,
-                        question_terms=set(analyzer.keywords([query])[0]))
+                        question_terms=set(terms))
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
-        short = (short_answer(chosen[0], analyzer.keywords([query])[0], analyzer)
-                 if chosen else None)
+        short = short_answer(chosen[0], terms, analyzer) if chosen else None
         return Answer(question, answer_text(citations, short), False, citations, query, (),
                       timings, dates, round(support, 4), short)
 

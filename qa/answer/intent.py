@@ -142,7 +142,7 @@ def intent_of(question: str) -> Intent:
     if who_is and _PERSON in kinds:
         found.append((who_is.start(), 0, Intent("entity", _PERSON)))
     elif who_is and ("ORG",) in kinds:  # "Who is the company behind it?"
-        found.append((who_is.start(), 0, Intent("entity", ("ORG", *_PEOPLE[:1]))))
+        found.append((who_is.start(), 0, Intent("entity", ("ORG", "PERSON"))))
     for order, (pattern, labels) in enumerate(_WH_TYPES, 1):
         match = pattern.search(question)
         if match:

@@ -59,7 +59,8 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
     seen: set[str] = set()
     for doc_id in doc_ids:
         for hit, start, end in _lead(retriever, doc_id, per_document):
-            # The same story saved twice (a copy in another folder) is told once.
+            # Two different stories may still open with the same sentence (one wire report
+            # in two papers): it is quoted once.
             text = " ".join(hit.passage.text[start - hit.passage.start:
                                              end - hit.passage.start].split())
             if text not in seen:
