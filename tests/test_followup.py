@@ -104,3 +104,14 @@ def test_the_topic_carries_across_several_follow_ups() -> None:
     ]
     query = contextual_query("And what does Russia think of it?", history)
     assert "missile" in query and "shield" in query
+
+
+def test_a_pronoun_s_referent_replaces_the_other_names_of_the_last_answer() -> None:
+    history = [
+        {"role": "user", "content": "Which US officials went to Moscow?"},
+        {"role": "assistant", "content": "Condoleezza Rice and Robert Gates met Dmitry Medvedev"
+                                         " in Moscow. [1]"},
+    ]
+    query = contextual_query("What did she say?", history)
+    assert "Condoleezza Rice" in query
+    assert "Medvedev" not in query and "Gates" not in query

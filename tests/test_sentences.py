@@ -69,6 +69,16 @@ def test_an_entity_the_question_already_names_is_not_an_answer() -> None:
     assert "Lavrov" not in {e.text for e in scored[0].wanted}
 
 
+def test_a_person_named_in_part_by_the_question_is_not_its_answer() -> None:
+    # spaCy's small pipeline tags only "Aaron" of "Aaron Judge" (a judge, to it).
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    text = "Yankees slugger Aaron Judge broke Roger Maris' single-season home run record."
+    scored = _score("Who held the home run record before Judge?", [_hit(text, 1)], only_type)
+    assert [e.text for e in scored[0].wanted if e.label == "PERSON"] == ["Roger Maris"]
+    named = _score("Who broke the record?", [_hit(text, 1)], only_type)
+    assert next(e.text for e in named[0].wanted if e.label == "PERSON") == "Aaron Judge"
+
+
 def test_a_name_a_follow_up_carries_from_earlier_turns_is_not_its_answer() -> None:
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)
     hits = [_hit("Zaki beat Kadam in the final. Zaki lost to Soma the year before.", 1)]

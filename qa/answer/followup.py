@@ -119,9 +119,12 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     context = " ".join(t.question for t in recent[anchor:])
     own = {w.lower() for w in topic_words(question)}
     last = _first_sentence(turns[-1].answer)
-    carried = names(last) if len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES else []
-    extra = [w for w in topic_words(context) + carried + _referents(question, recent)
-             if w.lower() not in own]
+    referents = _referents(question, recent)
+    # A pronoun says whom the question is about ("What did she say?": Rice); the other names
+    # of the last answer would only pull back the sentence that answered it.
+    carried = (names(last) if len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES and not referents
+               else [])
+    extra = [w for w in topic_words(context) + carried + referents if w.lower() not in own]
     extra = list(dict.fromkeys(extra))
     return f"{question} {' '.join(extra)}".strip() if extra else question
 

@@ -366,12 +366,46 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
     if intent.kind != "entity":
         return [() for _ in texts]
     asked = question.lower()
+    asked_words = {w.lower() for w in _WORDS.findall(question)}
     # The kinds come in order of preference: a person before an organisation for "who".
-    return [tuple(sorted((e for e in found if e.label in intent.labels
+    return [tuple(sorted((e for e in (_whole_name(text, e, found) for e in found)
+                          if e.label in intent.labels
                           and e.text.lower() not in asked and _specific(e)
+                          and not (e.label == "PERSON"
+                                   and {w.lower() for w in _WORDS.findall(e.text)} & asked_words)
                           and (not intent.age or _is_age(e.text))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
-            for found in find(list(texts))]
+            for text, found in zip(texts, find(list(texts)), strict=True)]
+
+
+_NEXT_NAME = re.compile(r"[ ]([A-Z][\w'’-]*[\w])")
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s?$")
+
+
+def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
+    """A person's name with the capitalised words right after it that no other entity
+    claims: spaCy's small pipeline tags "Aaron" of "Aaron Judge" (a judge, to it); "Who had
+    the record before Judge?" must not be answered by him, and his name is "Aaron Judge".
+    Any entity loses a possessive ending ("Babe Ruth’s" → "Babe Ruth").
+
+    Example:
+        >>> text = "slugger Aaron Judge broke the record on Tuesday"
+        >>> _whole_name(text, Entity("Aaron", 8, 13, "PERSON"), []).text
+        'Aaron Judge'
+        >>> _whole_name("Babe Ruth’s record", Entity("Babe Ruth’s", 0, 11, "PERSON"), []).text
+        'Babe Ruth'
+    """
+    end = entity.end
+    if entity.label == "PERSON":
+        starts = {e.start for e in found}
+        while (match := _NEXT_NAME.match(text, end)) and match.start(1) not in starts:
+            end = match.end(1)
+    # "Babe Ruth’s record": the name, not its possessive.
+    possessive = _POSSESSIVE.search(text, entity.start, end)
+    if possessive:
+        end = possessive.start()
+    return entity if end == entity.end else Entity(text[entity.start:end], entity.start, end,
+                                                   entity.label)
 
 
 def _is_age(text: str) -> bool:
