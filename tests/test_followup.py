@@ -16,7 +16,8 @@ HISTORY = [
 @pytest.mark.parametrize("question", [
     "What did he say about it?", "And Russia?", "By when?", "Why?", "When did they conquer it?",
     "Who was the first one?", "What about the Czech sites?", "How many people live there?",
-    "Quick question: what did he say this week?",
+    "Quick question: what did he say this week?", "What happens next?",
+    "What are the British doing instead?", "How long until it's commercial?", "Who else was there?",
 ])
 def test_follow_ups_are_detected(question: str) -> None:
     assert leans_on_context(question)
@@ -29,6 +30,7 @@ def test_follow_ups_are_detected(question: str) -> None:
     # "one" in a preamble and "this" before a time are no pronouns.
     "Quick one: how many stores will Advance Auto close?",
     "Who won the Monaco race this year?", "Quick one: who won the Monaco race this year?",
+    "Who is going to be Russia's next president?",
 ])
 def test_self_contained_questions_are_left_alone(question: str) -> None:
     assert not leans_on_context(question)

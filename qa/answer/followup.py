@@ -66,8 +66,11 @@ def leans_on_context(question: str) -> bool:
     if lowered.startswith(_OPENERS):
         return True
     topics = topic_words(question)
-    pointers = [w.lower() for w in WORD.findall(_THIS_TIME.sub(" ", question))]
-    if any(w in PRONOUNS for w in pointers) and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN:
+    # "it's", "they're": the pronoun without its contraction.
+    pointers = [_CONTRACTION.sub("", w.lower())
+                for w in WORD.findall(_THIS_TIME.sub(" ", question))]
+    if ((any(w in PRONOUNS for w in pointers) or _RELATIVE.search(question))
+            and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN):
         return True
     # A name ("Putin", "Lavrov") makes a short question stand on its own.
     named = any(w[0].isupper() and w != WORD.findall(question)[0] for w in topics)
@@ -78,6 +81,13 @@ def leans_on_context(question: str) -> bool:
 _THIS_TIME = re.compile(r"\b(?:this|that|these|those)\s+(?:year|years|week|weeks|month|months|"
                         r"season|weekend|morning|afternoon|evening|night|time|summer|winter|"
                         r"spring|fall|autumn|quarter)\b", re.IGNORECASE)
+
+
+_CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve)$")
+#: Words that place a question after something said before, like a pronoun: "What happens
+#: next?", "What are the British doing instead?", "Who else…", "…as well?".
+_RELATIVE = re.compile(r"\b(?:next|instead|too|either|as well|afterwards?)\s*[?.!]*\s*$|"
+                       r"\b(?:else|instead of that|other than that)\b", re.IGNORECASE)
 
 
 def _without_preamble(question: str) -> str:
