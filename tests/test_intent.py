@@ -34,12 +34,15 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
 @pytest.mark.parametrize(("question", "kind"), [
     ("Why does Russia object?", "reason"), ("How come Russia objects?", "reason"),
     ("How does the shield work?", "manner"), ("What did Lavrov say?", "quote"),
-    ("What happened to the Titanic?", "fact"), ("Who is Medvedev?", "fact"),
-    ("who was Dmitry Medvedev", "fact"),
+    ("What happened to the Titanic?", "fact"), ("Who is Medvedev?", "definition"),
+    ("who was Dmitry Medvedev", "definition"), ("What is a chiropractor?", "definition"),
+    ("what are the layers of the earth", "definition"), ("What is the US planning?", "fact"),
+    ("What was he wearing after the win?", "fact"), ("What was the checkmark for?", "fact"),
+    ("What is the name of the ship?", "fact"), ("What was blamed for that one?", "fact"),
     # The first wh-word is the question's: a "when" or "who" later on starts a clause.
     ("What can keep an object from moving when it is pushed?", "fact"),
     ("What did the man who won say?", "quote"), ("What did she post?", "quote"),
-    ("What does it mean?", "fact"), ("What is the plan?", "fact"), ("Why did they leave when it rained?", "reason"),
+    ("What does it mean?", "fact"), ("What is the plan?", "definition"), ("Why did they leave when it rained?", "reason"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

@@ -69,6 +69,20 @@ def test_an_entity_the_question_already_names_is_not_an_answer() -> None:
     assert "Lavrov" not in {e.text for e in scored[0].wanted}
 
 
+def test_what_is_x_prefers_the_sentence_saying_what_x_is() -> None:
+    only = SentenceModel(("defines",), (1.0,), 0.0)
+    hits = [_hit("Lavrov stressed Tuesday that talks went well. Russian Foreign Minister Sergei "
+                 "Lavrov said the powers agreed.", 1, ordinal=1)]
+    scored = _score("Who is Lavrov?", hits, only)
+    assert scored[0].text.startswith("Russian Foreign Minister")
+    assert [s.feature("defines") for s in scored] == [1.0, 0.0]
+    wiki = [_hit("A chiropractor is a health care professional. The local chiropractor said no.",
+                 1, ordinal=0)]
+    assert [s.feature("defines") for s in _score("What is a chiropractor?", wiki, only)] == [1.0, 0.0]
+    # Not a question asking what something is: the feature stays 0.
+    assert all(s.feature("defines") == 0.0 for s in _score("Why did Lavrov go?", hits, only))
+
+
 def test_a_person_named_in_part_by_the_question_is_not_its_answer() -> None:
     # spaCy's small pipeline tags only "Aaron" of "Aaron Judge" (a judge, to it).
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)

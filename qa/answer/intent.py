@@ -1,6 +1,7 @@
 """What kind of answer a question wants: an overview, an entity of some type, a reason, a
 manner, someone's words, or a fact.
 
+"What is a chiropractor?" or "Who is Lavrov?" want what it is or who he is (a `definition`);
 "What is this article about?" or "What happened in May 2024?" want the gist of the documents,
 not a sentence sharing the question's words; "Who…", "When…", "How many…" want a sentence
 holding a person, a date, a number (spaCy's entity labels); "Why…" wants a reason; "What did
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["overview", "entity", "reason", "manner", "quote", "fact"]
+Kind = Literal["overview", "entity", "definition", "reason", "manner", "quote", "fact"]
 
 _PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
 #: "Which president…": a person, never the country beside the title ("US President …").
@@ -92,6 +93,12 @@ _QUOTE = re.compile(r"\bwhat\s+(?:did|does|do|has|have|had|will|would|is|was|are
                     r"\b(?:say|said|saying|tell|told|think|thinks|post|posted|write|wrote|tweet|"
                     r"tweeted|claim|announce|argue|respond|reply|warn|predict|suggest|add|"
                     r"comment|make of)\b", re.I)
+#: "What is a chiropractor?", "Who was Lavrov?", "what are the layers of the earth": what the
+#: thing or one named is. Not "what is the name/number of…", which want a fact.
+_DEFINITION = re.compile(
+    r"^\s*(?:what|who)(?:'s|\s+is|\s+are|\s+was|\s+were)\s+(?!(?:the\s+|a\s+)?(?:name|number|"
+    r"population|size|date|year|time|cost|price|age|height|length|distance|amount|percentage)"
+    r"\b)(?:[\w'’.-]+\s*){1,7}\??\s*$", re.I)
 _MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy)\b)",
                      re.I)
 
@@ -127,7 +134,7 @@ def intent_of(question: str) -> Intent:
     if _OVERVIEW.search(question):
         return Intent("overview")
     if _WHO_IS_NAMED.match(question):
-        return Intent("fact")
+        return Intent("definition")
     # The question's own wh-word is its first one: "What can keep an object from moving when
     # it is pushed?" asks for a thing, not a time; "When did the man who won arrive?" a time.
     found: list[tuple[int, int, Intent]] = []
@@ -166,4 +173,26 @@ def intent_of(question: str) -> Intent:
     manner = _MANNER.search(question)
     if manner:
         found.append((manner.start(), 40, Intent("manner")))
-    return min(found, key=lambda f: f[:2])[2] if found else Intent("fact")
+    chosen = min(found, key=lambda f: f[:2])[2] if found else Intent("fact")
+    if chosen.kind == "fact" and _defines(question):
+        return Intent("definition")
+    return chosen
+
+
+_NOT_A_THING = {"he", "she", "it", "they", "him", "her", "his", "its", "their", "them", "this",
+                "that", "these", "those", "one", "now", "instead", "next", "then", "so"}
+_PREPOSITIONS = {"for", "of", "to", "in", "on", "about", "with", "from", "by", "at", "up",
+                 "like", "as"}
+
+
+def _defines(question: str) -> bool:
+    """Whether `question` asks what a thing or someone named is: "What is a chiropractor?",
+    "what are the layers of the earth". Not "What is the US planning?", "What was he
+    wearing?", "What was blamed for that one?", "What was the checkmark for?"."""
+    match = _DEFINITION.match(question)
+    if not match:
+        return False
+    words = question.rstrip(" ?").split()[2:]
+    return (0 < len(words) <= 5 and not any(w.lower() in _NOT_A_THING for w in words)
+            and words[-1].lower() not in _PREPOSITIONS
+            and not any(w.islower() and w.endswith(("ing", "ed")) for w in words))
