@@ -11,8 +11,8 @@ Training rows come from three sources:
   eval-index/wikiqa-train is built.)
 - SQuAD 2.0 dev (eval-index/squad2_cs224n_dev), a sample of one half of the answerable
   questions: the sentences of the top passages the answerer retrieves; right = it holds a
-  gold answer. It counts three times, WikiQA twice (`--wikiqa-weight`), the conversations
-  once.
+  gold answer. It counts three times, WikiQA and the conversations once each
+  (`--wikiqa-weight`, `--conversation-weight`).
 - The natural conversations' dev part (benchmarks/natural, `--conversations`), asked turn by
   turn with the conversation so far, each of its own article(s) (eval_natural's `single`
   indexes): the sentences the answerer scores for each answer turn; right = it holds one of
@@ -221,7 +221,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save the fitted coefficients")
     parser.add_argument("--wikiqa-train", action="store_true", help="also fit on WikiQA train")
     parser.add_argument("--squad", type=int, default=500, help="SQuAD questions per half")
-    parser.add_argument("--wikiqa-weight", type=int, default=2,
+    parser.add_argument("--wikiqa-weight", type=int, default=1,
                         help="how many times WikiQA counts (SQuAD counts 3 times)")
     parser.add_argument("--conversation-weight", type=int, default=1,
                         help="how many times the conversations' dev part counts (0: not used)")
@@ -268,8 +268,7 @@ def main() -> None:
     report("cosine", SentenceModel(("cosine",), (1.0,), 0.0), wikiqa_dev, squad_test,
            halves[0] + halves[1])
     # SQuAD counts three times: its answers are where a regression shows first (the README's
-    # first-sentence figure), while WikiQA's natural questions pull towards meaning over words
-    # (twice: once, the conversations' pull on the `bare` feature cost it 0.012 of MAP);
+    # first-sentence figure), while WikiQA's natural questions pull towards meaning over words;
     # the conversations (news, follow-ups) count `--conversation-weight` times.
     base = [wikiqa_fit] * args.wikiqa_weight + [squad_fit] * 3
     def conversation_sources(half: int | None) -> list[list[Group]]:

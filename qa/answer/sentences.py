@@ -33,16 +33,10 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 - short: the sentence has fewer than five words;
 - length: its words over 40, at most 1 (a long sentence's vector is diluted by all it says,
   so its cosine understates how much of it answers; the fit gives it a small weight);
-- bare: the cosine with the question stripped of its wh-word and auxiliary ("Why is Russia
-  against the shield?" → "Russia against the shield"): its topic alone. The fit weighs it
-  against `cosine` (−6.1 beside +9.3), so what counts is how much closer a sentence is to the
-  question as asked than to its bare topic: a sentence answering *that* question ("why", "how
-  many") rather than one that is only about the same thing. Fitted with it, the conversations'
-  held-out halves rose 0.595 → 0.623 and WikiQA dev's MAP fell 0.765 → 0.757;
 - defines: the question asks what something is ("What is a chiropractor?", "Who is Lavrov?")
   and the sentence says what it is ("A chiropractor is a…", "Russian Foreign Minister Sergei
   Lavrov…"), or is its document's first sentence and shares a word with the question (an
-  encyclopedia's first sentence defines its subject). WikiQA dev's MAP 0.757 → 0.772.
+  encyclopedia's first sentence defines its subject). WikiQA dev's MAP 0.763 → 0.774.
 
 A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`, coefficients in
 `qa/answer/models/sentences.json`) turns the features into one score. Headings and titles are
@@ -67,7 +61,7 @@ from .intent import Intent, intent_of
 from .retrieval import Hit
 
 FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short",
-            "focus", "window", "repeated", "length", "bare", "defines")
+            "focus", "window", "repeated", "length", "defines")
 #: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
 #: Collection size (passages) at which its own IDF and the background rarity weigh the same.
@@ -256,11 +250,8 @@ class SentenceScorer:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
         the entities of the wanted kinds it holds."""
         user = focus if focus is not None and focus != question else None
-        head = [question, _bare(question)] if user is None else [question, user,
-                                                                   _bare(question)]
-        vectors = self.embed([*head, *texts])
-        sentences = vectors[len(head):]
-        bare = sentences @ vectors[len(head) - 1]
+        vectors = self.embed([question, *texts] if user is None else [question, user, *texts])
+        sentences = vectors[1:] if user is None else vectors[2:]
         cosine = sentences @ vectors[0]
         focus_cosine = np.zeros(len(texts)) if user is None else sentences @ vectors[1]
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
@@ -305,7 +296,7 @@ class SentenceScorer:
                        1.0 / doc_rank[hit.doc_id], hit.dense_score,
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
                        float(window[i]), float(bool(quoted) and text in quoted),
-                       min(len(text.split()) / _LONG_WORDS, 1.0), float(bare[i]),
+                       min(len(text.split()) / _LONG_WORDS, 1.0),
                        _defines(text, describes, lead=lead and bool(own & set(weights))))
         return rows, wanted
 
@@ -325,17 +316,6 @@ class SentenceScorer:
                 led.add(doc)
                 out[doc] |= set(words)
         return out
-
-
-_ASKING = re.compile(r"^\s*(?:(?:what|which|who|whom|whose|when|where|why|how)(?:\s+(?:many|much|"
-                     r"long|old|far|come))?\s+)?(?:(?:is|are|was|were|do|does|did|has|have|had|"
-                     r"will|would|can|could|should|may|might)\s+)?", re.I)
-
-
-def _bare(question: str) -> str:
-    """The question without its wh-word and auxiliary: what it is about, worded like a
-    statement ("Why is Russia against the shield?" → "Russia against the shield")."""
-    return _ASKING.sub("", question, count=1).rstrip(" ?") or question
 
 
 def _describing(question: str) -> re.Pattern[str] | None:
