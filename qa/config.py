@@ -34,6 +34,7 @@ ENV_VARS = {
     "QA_MODEL": "model",
     "QA_EMBEDDING_CACHE": "embedding_cache",
     "QA_TOP_K": "top_k",
+    "QA_CONTEXT_WEIGHT": "context_weight",
     "QA_HOST": "host",
     "QA_PORT": "port",
     "QA_ABSTAIN_THRESHOLD": "abstain_threshold",
@@ -132,6 +133,11 @@ class Settings:
     # Dates: a question naming a time ("in March 2008", "last week") adds searches restricted
     # to that range to the fusion, with this weight relative to the unrestricted ones.
     date_weight: float = 1.0
+    # Conversations: a question that stands on its own, asked after answered turns, is also
+    # searched with the conversation's topic words added, that search joining the fusion with
+    # this weight (0: off): "Which journal published the research?" in a chat about one study
+    # finds that study's journal first, while a new topic still finds its own passages.
+    context_weight: float = 0.75
     # Near-duplicates: hits whose vectors are at least this similar to a better hit are dropped.
     duplicate_cosine: float = 0.95
     # Answering: sentences are drawn from the top `answer_passages` passages and scored by a

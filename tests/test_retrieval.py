@@ -92,3 +92,27 @@ def test_overlapping_chunks_of_one_document_are_collapsed() -> None:
     assert _overlaps(p(0, 100), p(40, 120))  # share 60 of the shorter 80
     assert not _overlaps(p(0, 100), p(90, 200))  # one shared sentence between neighbours
     assert not _overlaps(p(0, 100), p(0, 100, "other"))
+
+
+def test_a_conversation_s_topic_tips_a_vague_question_towards_its_story(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    # Both stories answer the question in the same words; only the conversation tells which.
+    write(tmp_path / "d" / "glacier.txt", "Glacier\n\nThe research was published in the "
+          "journal Nature Geoscience. The Thwaites glacier is retreating fast.")
+    write(tmp_path / "d" / "stroke.txt", "Stroke\n\nThe research was published in the "
+          "journal Neurology.")
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    question = "Which journal published the research?"
+    alone = Retriever(store, fake, settings).search(question, k=2)
+    assert alone[0].passage.title == "Stroke"
+    leaning = Retriever(store, fake, settings).search(question, k=2,
+                                                     context="Thwaites glacier retreating")
+    assert leaning[0].passage.title == "Glacier"
+    # The hits keep their cosine with the question itself, not with the topic.
+    glacier = next(h for h in alone if h.passage.title == "Glacier")
+    assert leaning[0].dense_score == pytest.approx(glacier.dense_score)
+    off = Retriever(store, fake, settings.with_overrides(context_weight=0.0))
+    assert off.search(question, k=2, context="Thwaites glacier retreating")[0].passage.title \
+        == "Stroke"

@@ -186,7 +186,8 @@ class Indexes:
         return paths
 
     def _build(self, name: str, paths: list[Path]) -> Answerer:
-        settings = Settings(index_dir=EVAL_DIR / name, embedding_cache=str(EMBEDDING_CACHE))
+        settings = Settings.from_env(index_dir=EVAL_DIR / name,
+                                     embedding_cache=str(EMBEDDING_CACHE))
         try:
             report = self._index(paths, settings, rebuild=False)
         except (IndexMismatchError, IndexCorruptError) as error:

@@ -24,7 +24,7 @@ from ..index.embedding import Embedder
 from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
-from .followup import contextual_query, last_answer, last_quote
+from .followup import contextual_query, conversation_topic, last_answer, last_quote
 from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
@@ -195,8 +195,11 @@ class Answerer:
         if intent.kind == "overview":
             return Reading(question, query, intent, when, filters, about, (), (), None, began,
                            began)
+        # A question that stands on its own is still searched with a lean towards the
+        # conversation's topic (a follow-up's query carries it already).
+        context = conversation_topic(history) if query == question else ""
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
-                                     boost=when)
+                                     boost=when, context=context)
         retrieved = time.perf_counter()
         scored = self._score(query, question, hits[: self.settings.answer_passages], intent,
                              last_answer(history))

@@ -139,6 +139,21 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     return f"{question} {' '.join(extra)}".strip() if extra else question
 
 
+def conversation_topic(history: Sequence[dict[str, str]]) -> str:
+    """The topic words of the conversation's recent answered questions ("" before any): what a
+    question that stands on its own is still likely to be about ("Which journal published the
+    research?" in a chat about a glacier study).
+
+    Example:
+        >>> conversation_topic([
+        ...     {"role": "user", "content": "How fast is the Thwaites glacier retreating?"},
+        ...     {"role": "assistant", "content": "At 1.3 miles a year. [1]"}])
+        'fast Thwaites glacier retreating'
+    """
+    turns = _answered(history)[-_TOPIC_TURNS:]
+    return " ".join(dict.fromkeys(w for t in turns for w in topic_words(t.question)))
+
+
 def last_answer(history: Sequence[dict[str, str]]) -> str:
     """The text of the conversation's last assistant turn ("" when there is none), an
     abstention included."""

@@ -135,16 +135,26 @@ class Retriever:
         k: int | None = None,
         filters: Filters | None = None,
         boost: DateRange | None = None,
+        context: str = "",
     ) -> list[Hit]:
         """The top-k passages for `query`, fused from dense and BM25 candidates.
 
         With `boost`, the same searches restricted to that date range join the fusion (weight
         `date_weight`), so passages of the time asked about rise without hiding the others.
+        With `context` (a conversation's topic words), the query with them added is searched
+        too, joining with weight `context_weight`; hits keep their cosine with `query` alone.
         Near-duplicates of a better hit (the same story twice, overlapping chunks) are dropped.
         """
         require_question(query)
-        vector = self.embedder.embed([query])[0]
+        weight = self.settings.context_weight
+        texts = [query, f"{query} {context}"] if context and weight > 0 else [query]
+        vectors = self.embedder.embed(texts)
+        vector = vectors[0]
         rankings, weights = self.all_rankings(query, vector, filters=filters, boost=boost)
+        if len(texts) > 1:
+            c_dense, c_bm25 = self.rankings(texts[1], filters=filters, vector=vectors[1])
+            rankings += [c_dense, c_bm25]
+            weights += self._weights(c_dense, c_bm25, weight)
         return self.hits(rankings, weights, vector, k=k or self.settings.top_k)
 
     def all_rankings(
