@@ -83,6 +83,21 @@ def test_what_is_x_prefers_the_sentence_saying_what_x_is() -> None:
     assert all(s.feature("defines") == 0.0 for s in _score("Why did Lavrov go?", hits, only))
 
 
+def test_when_wants_a_point_in_time_not_a_stretch_of_it() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("He was the first pontiff in almost 600 years to resign. He was elected pope "
+                 "in April 2005.", 1)]
+    scored = _score("When did he become pope?", hits, only_type)
+    assert scored[0].text == "He was elected pope in April 2005."
+    assert scored[1].wanted == ()  # "almost 600 years" is a DATE to spaCy
+    ago = _score("When did Maris set the record?",
+                 [_hit("Maris hit 61 home runs 61 years ago.", 1)], only_type)
+    assert ago[0].wanted, "61 years ago is a point in time"
+    lasting = _score("How long did the record last?",
+                     [_hit("The record lasted 37 years.", 1)], only_type)
+    assert lasting[0].wanted, "a stretch answers 'how long'"
+
+
 def test_a_person_named_in_part_by_the_question_is_not_its_answer() -> None:
     # spaCy's small pipeline tags only "Aaron" of "Aaron Judge" (a judge, to it).
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)

@@ -62,6 +62,7 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
 }
 #: "Who is Lavrov?", "Who was Dmitry Medvedev?": a description of the one named, not another name.
 _WHO_IS_NAMED = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
+_WHEN = re.compile(r"\b(?:when|by when|since when)\b", re.I)
 _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
     # "How much did it cost?" wants a sum of money (or a rise in per cent), not any number.
@@ -71,7 +72,7 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
     (re.compile(r"\bhow long\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
     (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy)\b", re.I), ("QUANTITY",)),
-    (re.compile(r"\b(?:when|by when|since when)\b", re.I), _TIME),
+    (_WHEN, _TIME),
     (re.compile(r"\bwhere\b", re.I), _PLACE),
     (re.compile(r"\b(?:who|whom|whose)\b", re.I), _PEOPLE),
 ]
@@ -108,12 +109,15 @@ class Intent:
     """A question's kind, and for `entity`, the spaCy labels an answer would hold; `age` for
     "how old" (an age is a plain number: "36", "13-year-old", never "the 23rd" or "Saturday",
     though spaCy's small pipeline labels all of them DATE); `counted`, the noun "how many"
-    counts ("subscribers" in "How many subscribers does it have?"), else ""."""
+    counts ("subscribers" in "How many subscribers does it have?"), else ""; `moment` for
+    "when": a point in time ("in April 2005", "61 years ago"), never a stretch of it ("almost
+    600 years", "14 to 20 days"), which spaCy labels DATE too."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
     age: bool = False
     counted: str = ""
+    moment: bool = False
 
 
 def intent_of(question: str) -> Intent:
@@ -123,7 +127,7 @@ def intent_of(question: str) -> Intent:
         >>> intent_of("What is this article about?").kind
         'overview'
         >>> intent_of("When will the system be ready?")
-        Intent(kind='entity', labels=('DATE', 'TIME'), age=False, counted='')
+        Intent(kind='entity', labels=('DATE', 'TIME'), age=False, counted='', moment=True)
         >>> intent_of("How old is the winner?").age
         True
         >>> intent_of("Why does Russia object?").kind
@@ -155,7 +159,8 @@ def intent_of(question: str) -> Intent:
         if match:
             counts = match.group().lower().startswith("how") and noun not in _NOT_COUNTED
             found.append((match.start(), order,
-                          Intent("entity", labels, counted=noun if counts else "")))
+                          Intent("entity", labels, counted=noun if counts else "",
+                                 moment=pattern is _WHEN)))
     reason = _REASON.search(question)
     if reason:
         found.append((reason.start(), 20, Intent("reason")))

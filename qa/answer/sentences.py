@@ -408,7 +408,8 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                           and e.text.lower() not in asked and _specific(e)
                           and not (e.label == "PERSON"
                                    and {w.lower() for w in _WORDS.findall(e.text)} & asked_words)
-                          and (not intent.age or _is_age(e.text))),
+                          and (not intent.age or _is_age(e.text))
+                          and not (intent.moment and _is_stretch(text, e))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for text, found in zip(texts, find(list(texts)), strict=True)]
 
@@ -441,6 +442,29 @@ def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
         end = possessive.start()
     return entity if end == entity.end else Entity(text[entity.start:end], entity.start, end,
                                                    entity.label)
+
+
+#: A stretch of time: "almost 600 years", "14 to 20 days", "three decades" (not "61 years ago",
+#: nor "the 13th century").
+_STRETCH = re.compile(rf"(?i:\b(?:\d[\d,.]*|{NUMBER_WORDS}|several|few|many)[\s-]+(?:years?|"
+                      r"months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries)"
+                      r"(?:[\s-]+(?:long|old))?)$")
+_AGO = re.compile(r"^\s*(?i:ago|earlier|later|before|after|from now)\b")
+
+
+def _is_stretch(text: str, entity: Entity) -> bool:
+    """Whether a DATE entity is a length of time rather than a point in it.
+
+    Example:
+        >>> text = "the first pontiff in almost 600 years; Maris hit 61 home runs 61 years ago"
+        >>> _is_stretch(text, Entity("almost 600 years", 19, 35, "DATE"))
+        True
+        >>> _is_stretch(text, Entity("61 years", 63, 71, "DATE"))
+        False
+        >>> _is_stretch("in the 13th century", Entity("the 13th century", 3, 19, "DATE"))
+        False
+    """
+    return bool(_STRETCH.search(entity.text)) and not _AGO.match(text[entity.end:])
 
 
 def _is_age(text: str) -> bool:
