@@ -173,9 +173,11 @@ def test_an_unanswered_turn_does_not_poison_the_next(answerer: Answerer) -> None
     assert "Chinese" not in answer.query_used
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 is open: the support model refitted with "
-                   "single-article indexes answers it from a sentence about the talks "
-                   "(support 0.64; 'Chinese' is named nowhere, which weighs too little)")
 def test_a_question_about_someone_the_article_never_names_is_not_answered(
         answerer: Answerer) -> None:
-    assert answerer.ask("What did the Chinese government say about the talks?").abstained
+    # The fitted support model alone gives it 0.68 (the passages are close to "the talks");
+    # what someone said can only be quoted from a passage naming them.
+    answer = answerer.ask("What did the Chinese government say about the talks?")
+    assert answer.abstained and answer.support == 0.0
+    # Someone the article does name is answered.
+    assert not answerer.ask("What did the Russian foreign minister say?").abstained

@@ -10,7 +10,12 @@ from conftest import FakeEmbedder
 from qa.answer.intent import intent_of
 from qa.answer.retrieval import Hit
 from qa.answer.sentences import SentenceScorer
-from qa.answer.support import SUPPORT_FEATURES, SupportModel, support_features
+from qa.answer.support import (
+    SUPPORT_FEATURES,
+    SupportModel,
+    speaker_unnamed,
+    support_features,
+)
 from qa.index.analysis import TextAnalyzer
 from qa.index.parts import StoredPassage
 
@@ -84,3 +89,16 @@ def test_a_name_the_collection_never_mentions_is_unknown() -> None:
     assert share("What did Lavrov say to Bush?") == 0.0  # in another passage: missing, not unknown
     assert share("Which American president came?") == 0.0  # "US" names the country
     assert share("Did Xi and Bush meet?") == 0.5
+
+
+def test_words_are_quoted_only_from_a_passage_naming_their_speaker() -> None:
+    text = "Russian Foreign Minister Sergei Lavrov said the talks went well."
+    hits = [Hit(StoredPassage(1, "d", 0, 0, len(text), None, text, "Talks", None, "s"),
+                1, 1.0, 1, 0.5, 1, 1.0)]
+    assert speaker_unnamed(intent_of("What did the Chinese government say about the talks?"),
+                           hits)
+    assert not speaker_unnamed(intent_of("What did Lavrov say about the talks?"), hits)
+    assert not speaker_unnamed(intent_of("What did the Russian side say?"), hits)
+    # Not asking for someone's words, or no one named: the fitted model decides.
+    assert not speaker_unnamed(intent_of("Why did the Chinese government object?"), hits)
+    assert not speaker_unnamed(intent_of("What did she say?"), hits)

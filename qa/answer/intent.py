@@ -90,7 +90,7 @@ _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
                      re.I)
 #: "What did Lavrov say?", "what did she post?": words someone said or wrote.
-_QUOTE = re.compile(r"\bwhat\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+.{1,60}?"
+_QUOTE = re.compile(r"\bwhat\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+(.{1,60}?)"
                     r"\b(?:say|said|saying|tell|told|think|thinks|post|posted|write|wrote|tweet|"
                     r"tweeted|claim|announce|argue|respond|reply|warn|predict|suggest|add|"
                     r"comment|make of)\b", re.I)
@@ -111,13 +111,15 @@ class Intent:
     though spaCy's small pipeline labels all of them DATE); `counted`, the noun "how many"
     counts ("subscribers" in "How many subscribers does it have?"), else ""; `moment` for
     "when": a point in time ("in April 2005", "61 years ago"), never a stretch of it ("almost
-    600 years", "14 to 20 days"), which spaCy labels DATE too."""
+    600 years", "14 to 20 days"), which spaCy labels DATE too; `speaker`, for a `quote`, who
+    is asked about ("the Chinese government" in "What did the Chinese government say…")."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
     age: bool = False
     counted: str = ""
     moment: bool = False
+    speaker: str = ""
 
 
 def intent_of(question: str) -> Intent:
@@ -126,8 +128,8 @@ def intent_of(question: str) -> Intent:
     Example:
         >>> intent_of("What is this article about?").kind
         'overview'
-        >>> intent_of("When will the system be ready?")
-        Intent(kind='entity', labels=('DATE', 'TIME'), age=False, counted='', moment=True)
+        >>> intent_of("When will the system be ready?").labels
+        ('DATE', 'TIME')
         >>> intent_of("How old is the winner?").age
         True
         >>> intent_of("Why does Russia object?").kind
@@ -174,7 +176,7 @@ def intent_of(question: str) -> Intent:
         found.append((which.start(), 30, Intent("entity", labels) if labels else Intent("fact")))
     quote = _QUOTE.search(question)
     if quote:
-        found.append((quote.start(), 25, Intent("quote")))
+        found.append((quote.start(), 25, Intent("quote", speaker=quote.group(1).strip())))
     manner = _MANNER.search(question)
     if manner:
         found.append((manner.start(), 40, Intent("manner")))

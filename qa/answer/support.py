@@ -137,6 +137,29 @@ def support_features(question: str, hits: Sequence[Hit], scored: Sequence[Scored
     ])
 
 
+def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
+    """Whether the question asks what someone named said ("What did the Chinese government
+    say about the talks?") and no passage found names them: their words can only be quoted
+    from a passage that does, so the documents don't hold the answer, however close the
+    passages are to the rest of the question. A rule beside the fitted model, which weighs
+    names and cannot learn this from the few such questions its sources hold.
+
+    Example:
+        >>> from qa.answer.intent import intent_of
+        >>> speaker_unnamed(intent_of("What did the Chinese government say?"), [])
+        True
+        >>> speaker_unnamed(intent_of("What did she say?"), [])
+        False
+    """
+    if intent.kind != "quote":
+        return False
+    asked = names(intent.speaker)
+    if not asked:
+        return False
+    text = " ".join(f"{h.passage.title} {h.passage.text}" for h in hits).lower()
+    return not any(_mentioned(name, text) for name in asked)
+
+
 def _mentioned(name: str, text: str) -> bool:
     """Whether lower-cased `text` names `name`, or for a nationality, its country.
 
