@@ -191,3 +191,22 @@ def test_who_is_answered_with_a_person_before_an_organisation_or_a_country() -> 
     short = short_answer(no_person, ANALYZER.keywords(["Who keeps track of the rainforest?"])[0],
                          ANALYZER)
     assert short is not None and short.text == "the Space Research Institute"
+
+
+def test_she_in_a_follow_up_means_a_woman_the_documents_call_she(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    write(tmp_path / "d" / "talks.txt", "Talks\n\nVladimir Putin met Condoleezza Rice in "
+          "Moscow. Vladimir Putin said he wanted calm and he praised the letter. Condoleezza "
+          "Rice said she hoped for progress. She called the talks useful.")
+    settings = Settings(index_dir=tmp_path / "ix", abstain_threshold=0.0)
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    answerer = Answerer(Retriever(store, fake, settings), settings)
+    assert (answerer.gender("Vladimir Putin"), answerer.gender("Condoleezza Rice")) \
+        == ("male", "female")
+    assert answerer.gender("Sergei Lavrov") is None
+    history = [{"role": "user", "content": "Who met in Moscow?"},
+               {"role": "assistant", "content": "Vladimir Putin met Condoleezza Rice in Moscow."
+                                                " [1]"}]
+    query = answerer.ask("What did she say?", history=history).query_used
+    assert "Condoleezza Rice" in query and "Vladimir Putin" not in query

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer.followup import contextual_query, leans_on_context
+from qa.answer.followup import contextual_query, gender_in, leans_on_context
 
 HISTORY = [
     {"role": "user", "content": "What did Putin say about the letter from Bush?"},
@@ -117,3 +117,25 @@ def test_a_pronoun_s_referent_replaces_the_other_names_of_the_last_answer() -> N
     query = contextual_query("What did she say?", history)
     assert "Condoleezza Rice" in query
     assert "Medvedev" not in query and "Gates" not in query
+
+
+def test_she_skips_a_man_the_documents_call_he() -> None:
+    history = [
+        {"role": "user", "content": "Who met at the Kremlin?"},
+        {"role": "assistant", "content": "Vladimir Putin met Condoleezza Rice at the Kremlin. [1]"},
+    ]
+    genders = {"Vladimir Putin": "male", "Condoleezza Rice": "female"}
+    assert "Vladimir Putin" in contextual_query("What did she say?", history)  # no evidence
+    query = contextual_query("What did she say?", history, genders.get)
+    assert "Condoleezza Rice" in query and "Vladimir Putin" not in query
+    assert "Vladimir Putin" in contextual_query("What did he say?", history, genders.get)
+    # Someone the documents don't tell about is not ruled out.
+    assert "Vladimir Putin" in contextual_query("What did she say?", history, {}.get)
+
+
+def test_gender_is_read_from_the_pronouns_after_the_whole_name() -> None:
+    texts = ["Kathy Griffin said her account was suspended. She would appeal.",
+             "Drew Griffin reported that he had seen the texts; Griffin said he was sure."]
+    assert gender_in(texts, "Kathy Griffin") == "female"
+    assert gender_in(texts, "Drew Griffin") == "male"
+    assert gender_in(texts, "Tom Griffin") is None

@@ -24,7 +24,13 @@ from ..index.embedding import Embedder
 from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
-from .followup import contextual_query, conversation_topic, last_answer, last_quote
+from .followup import (
+    contextual_query,
+    conversation_topic,
+    gender_in,
+    last_answer,
+    last_quote,
+)
 from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
@@ -143,6 +149,7 @@ class Answerer:
         self.sentence_data = StoredSentences(
             retriever.embedder, SentenceVectors(settings.sentences_path))
         self._sentence_scorer: SentenceScorer | None = None
+        self._genders: dict[str, str | None] = {}
         retriever.store.analyzer.prepare()
 
     def reloaded(self) -> Answerer:
@@ -190,7 +197,7 @@ class Answerer:
         arguments are `ask`'s."""
         question = require_question(question)
         began = time.perf_counter()
-        query = contextual_query(question, history)
+        query = contextual_query(question, history, self.gender)
         intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
         about = last_quote(history)
@@ -270,6 +277,21 @@ class Answerer:
                 for p, v in zip(catalog.passages(ids), vectors, strict=True)]
         return self._score(question, question, hits, intent_of(question))
 
+    def gender(self, name: str) -> str | None:
+        """How the documents refer to the person `name` ("female", "male" or None, from the
+        pronouns after their name in the passages that name them best): whom "she" and "he"
+        can mean in a follow-up."""
+        cached = self._genders.get(name, "")
+        if cached != "":
+            return cached
+        store = self.retriever.store
+        ids, _ = store.lexical.search(name, _GENDER_PASSAGES)
+        found = gender_in([p.text for p in store.catalog.passages([int(i) for i in ids])], name)
+        if len(self._genders) >= _GENDER_MEMO:
+            self._genders.clear()
+        self._genders[name] = found
+        return found
+
     def support_features(self, question: str, query: str, hits: Sequence[Hit],
                          scored: Sequence[ScoredSentence], intent: Intent) -> np.ndarray:
         """The signals the support model weighs, for one question's hits and sentences."""
@@ -299,6 +321,12 @@ class Answerer:
                 embed=self.sentence_data.embed, entities=self.sentence_data.entities,
                 analyzer=store.analyzer, idf=store.lexical.idf, collection_size=store.count)
         return self._sentence_scorer
+
+
+#: How many passages naming a person are read for the pronouns used of them, and how many
+#: names' answers are remembered.
+_GENDER_PASSAGES = 5
+_GENDER_MEMO = 1000
 
 
 def short_answer(best: ScoredSentence, query_terms: Sequence[str],

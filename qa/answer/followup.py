@@ -11,7 +11,7 @@ pronouns point to: "he"/"she" the last person named, "there" the last place.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..index.analysis import PRONOUNS, WORD, names, topic_words
@@ -105,12 +105,23 @@ def _without_preamble(question: str) -> str:
     return question
 
 
-def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
+#: A person's gender as the documents refer to them ("female", "male"), or None when they
+#: don't tell; given a name ("Condoleezza Rice").
+Gender = Callable[[str], str | None]
+#: How many pronouns of one kind it takes to tell how the documents refer to someone.
+_GENDER_EVIDENCE = 2
+_FEMALE = {"she", "her", "hers", "herself"}
+_MALE = {"he", "him", "his", "himself"}
+
+
+def contextual_query(question: str, history: Sequence[dict[str, str]],
+                     gender: Gender | None = None) -> str:
     """The retrieval query for `question` given the earlier `history` turns.
 
     Returns the question unchanged when it stands alone or no earlier question was answered;
     otherwise the question followed by the conversation's topic words, the last answer's
-    names (for a bare follow-up) and what its pronouns refer to.
+    names (for a bare follow-up) and what its pronouns refer to (`gender`, when given, tells
+    whom "she" and "he" can mean).
 
     Example:
         >>> contextual_query("By when?", [
@@ -129,7 +140,7 @@ def contextual_query(question: str, history: Sequence[dict[str, str]]) -> str:
     context = " ".join(t.question for t in recent[anchor:])
     own = {w.lower() for w in topic_words(question)}
     last = _first_sentence(turns[-1].answer)
-    referents = _referents(question, recent)
+    referents = _referents(question, recent, gender)
     # A pronoun says whom the question is about ("What did she say?": Rice); the other names
     # of the last answer would only pull back the sentence that answered it.
     carried = (names(last) if len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES and not referents
@@ -189,10 +200,12 @@ def _answered(history: Sequence[dict[str, str]]) -> list[_Turn]:
     return turns
 
 
-def _referents(question: str, turns: Sequence[_Turn]) -> list[str]:
-    """What "he"/"she" (the last person named) and "there" (the last place named) refer to,
-    newest turn first."""
+def _referents(question: str, turns: Sequence[_Turn], gender: Gender | None = None,
+               ) -> list[str]:
+    """What "he"/"she" (the last person named whom `gender` doesn't rule out) and "there"
+    (the last place named) refer to, newest turn first."""
     words = {w.lower() for w in WORD.findall(question)}
+    asked = "female" if words & _FEMALE else "male" if words & _MALE else None
     wanted: set[str] = set()
     if words & _PERSON_PRONOUNS:
         wanted.add("PERSON")
@@ -204,11 +217,55 @@ def _referents(question: str, turns: Sequence[_Turn]) -> list[str]:
     found: list[str] = []
     for label in sorted(wanted):
         for ents in entities(texts):
-            match = next((e.text for e in ents if e.label == label), None)
+            match = next((e.text for e in ents if e.label == label
+                          and not (label == "PERSON" and gender is not None and asked
+                                   and gender(e.text) not in (None, asked))), None)
             if match:
                 found.append(match)
                 break
     return found
+
+
+def gender_in(texts: Sequence[str], name: str) -> str | None:
+    """How `texts` refer to the person `name` ("female", "male" or None): the pronouns in
+    the rest of each sentence naming them (by surname, in a text giving their whole name)
+    and opening the sentence after, counted over all the texts: one kind at least twice, and
+    at least twice as often as the other.
+
+    Example:
+        >>> gender_in(["Condoleezza Rice said she hoped for talks. Her aides agreed."],
+        ...           "Condoleezza Rice")
+        'female'
+        >>> gender_in(["Putin met Rice."], "Putin") is None
+        True
+    """
+    last = name.split()[-1].strip(".,'’")
+    if not last:
+        return None
+    mention = re.compile(rf"\b{re.escape(last)}\b")
+    female = male = 0
+    whole = name.strip()
+    for text in texts:
+        if whole not in text:  # another Griffin than Kathy Griffin
+            continue
+        spans = sentence_spans(text)
+        for i, span in enumerate(spans):
+            sentence = text[span.start:span.end]
+            found = mention.search(sentence)
+            if not found:
+                continue
+            words = [w.lower() for w in WORD.findall(sentence[found.end():])]
+            # The next sentence, when it opens with a pronoun ("She hoped…"), speaks of them.
+            if i + 1 < len(spans):
+                opening = WORD.findall(text[spans[i + 1].start:spans[i + 1].end])[:1]
+                words += [w.lower() for w in opening]
+            female += sum(w in _FEMALE for w in words)
+            male += sum(w in _MALE for w in words)
+    if female >= _GENDER_EVIDENCE and female >= 2 * male:
+        return "female"
+    if male >= _GENDER_EVIDENCE and male >= 2 * female:
+        return "male"
+    return None
 
 
 def _first_sentence(text: str) -> str:
