@@ -298,7 +298,9 @@ def _format_answer(answer: Any) -> str:
         lines.append(f"[{c.n}] {c.title} ({c.date or 'no date'}) {where}")
     if answer.related:
         lines.append("Possibly related:")
-        lines += [f"  - {c.title} ({c.date or 'no date'}) {c.source}" for c in answer.related]
+        # One line a document: two of its passages would print the same line twice.
+        lines += dict.fromkeys(f"  - {c.title} ({c.date or 'no date'}) {c.source}"
+                               for c in answer.related)
     return "\n".join(lines) + "\n"
 
 

@@ -158,3 +158,17 @@ def test_a_reader_that_goes_away_is_no_traceback(docs: Path) -> None:
     code = cli.main(["ask", "Where did the zebras come from?"], stdin=io.StringIO(""),
                     stdout=Closed(), stderr=err)
     assert code == 0 and err.getvalue() == ""
+
+
+def test_related_documents_are_listed_once_each(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    long = " ".join(f"Zebra herd number {i} crossed the river near camp {i}." for i in range(200))
+    write(tmp_path / "docs" / "zebras.txt", f"Zebra diary\n\n{long}")
+    assert run("index", str(tmp_path / "docs"), "--quiet")[0] == 0
+    monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "1.0")  # nothing is supported: all related
+    code, out, _ = run("ask", "How many zebras crossed the river?")
+    assert code == 0 and "Possibly related:" in out
+    related = [line for line in out.splitlines() if line.startswith("  - ")]
+    assert len(related) == 1 and "Zebra diary" in related[0]
+    code, out, _ = run("ask", "--json", "How many zebras crossed the river?")
+    assert len(json.loads(out)["related"]) > 1, "the JSON keeps every related passage"
