@@ -223,6 +223,23 @@ def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
                       question_terms=terms)) == 1
 
 
+def test_a_why_answer_without_a_reason_adds_the_sentence_giving_one() -> None:
+    hits = [_hit("Russia objects to the shield in Europe. Russia objects because the shield "
+                 "would threaten its deterrent.", 1, ordinal=3)]
+    question = "Why does Russia object to the shield?"
+    # Scored on keywords alone, the first (no reason in it) wins; the second adds no keyword.
+    scored = _score(question, hits, SentenceModel(("lexical",), (1.0,), 0.0))
+    assert scored[0].text == "Russia objects to the shield in Europe."
+    terms = set(ANALYZER.keywords([question])[0])
+    chosen = choose(scored, limit=3, margin=10.0, keywords=ANALYZER.keywords,
+                    question_terms=terms)
+    assert [c.feature("cue") for c in chosen] == [0.0, 1.0]
+    # A question not asking why gets no such second sentence.
+    plain = _score("Russia objects to the shield", hits, SentenceModel(("lexical",), (1.0,), 0.0))
+    assert len(choose(plain, limit=3, margin=10.0, keywords=ANALYZER.keywords,
+                      question_terms=set(ANALYZER.keywords(["Russia objects to the shield"])[0]))) == 1
+
+
 def test_sentence_offsets_point_into_the_document() -> None:
     text = "First sentence here. Second one about zebras."
     best = _score("zebras", [_hit(text, 1)])[0]

@@ -501,7 +501,9 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
             continue
         words = set(keywords([cand.text])[0]) & question_terms
         new_entity = bool(cand.wanted) and not any(c.wanted for c in chosen)
-        if chosen and not (words - covered) and not new_entity:
+        # For "why" (or "what did she say"), the reason (or the words) the chosen lack.
+        new_cue = cand.feature("cue") > 0 and not any(c.feature("cue") > 0 for c in chosen)
+        if chosen and not (words - covered) and not new_entity and not new_cue:
             continue
         chosen.append(cand)
         covered |= words
