@@ -299,8 +299,8 @@ def _format_answer(answer: Any) -> str:
     if answer.related:
         lines.append("Possibly related:")
         # One line a document: two of its passages would print the same line twice.
-        lines += dict.fromkeys(f"  - {c.title} ({c.date or 'no date'}) {c.source}"
-                               for c in answer.related)
+        lines += list(dict.fromkeys(f"  - {c.title} ({c.date or 'no date'}) {c.source}"
+                                    for c in answer.related))
     return "\n".join(lines) + "\n"
 
 

@@ -281,9 +281,8 @@ class Answerer:
         """How the documents refer to the person `name` ("female", "male" or None, from the
         pronouns after their name in the passages that name them best): whom "she" and "he"
         can mean in a follow-up."""
-        cached = self._genders.get(name, "")
-        if cached != "":
-            return cached
+        if name in self._genders:
+            return self._genders[name]
         store = self.retriever.store
         ids, _ = store.lexical.search(name, _GENDER_PASSAGES)
         found = gender_in([p.text for p in store.catalog.passages([int(i) for i in ids])], name)

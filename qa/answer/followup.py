@@ -21,7 +21,9 @@ from .question import NOT_FOUND
 
 _OPENERS = ("and ", "and?", "but ", "also ", "what about", "how about", "so ", "then ",
             "what else", "anything else", "more")
-_PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers", "himself", "herself"}
+_FEMALE = {"she", "her", "hers", "herself"}
+_MALE = {"he", "him", "his", "himself"}
+_PERSON_PRONOUNS = _FEMALE | _MALE
 _PLACE_PRONOUNS = {"there"}
 #: A question with a pronoun and at most this many topic words leans on the context.
 _MAX_TOPIC_WORDS_WITH_PRONOUN = 4
@@ -110,8 +112,6 @@ def _without_preamble(question: str) -> str:
 Gender = Callable[[str], str | None]
 #: How many pronouns of one kind it takes to tell how the documents refer to someone.
 _GENDER_EVIDENCE = 2
-_FEMALE = {"she", "her", "hers", "herself"}
-_MALE = {"he", "him", "his", "himself"}
 
 
 def contextual_query(question: str, history: Sequence[dict[str, str]],

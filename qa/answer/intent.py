@@ -181,7 +181,7 @@ def intent_of(question: str) -> Intent:
     if manner:
         found.append((manner.start(), 40, Intent("manner")))
     chosen = min(found, key=lambda f: f[:2])[2] if found else Intent("fact")
-    if chosen.kind == "fact" and _defines(question):
+    if chosen.kind == "fact" and _asks_what_it_is(question):
         return Intent("definition")
     return chosen
 
@@ -192,7 +192,7 @@ _PREPOSITIONS = {"for", "of", "to", "in", "on", "about", "with", "from", "by", "
                  "like", "as"}
 
 
-def _defines(question: str) -> bool:
+def _asks_what_it_is(question: str) -> bool:
     """Whether `question` asks what a thing or someone named is: "What is a chiropractor?",
     "what are the layers of the earth". Not "What is the US planning?", "What was he
     wearing?", "What was blamed for that one?", "What was the checkmark for?"."""
