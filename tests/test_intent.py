@@ -42,7 +42,11 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     # The first wh-word is the question's: a "when" or "who" later on starts a clause.
     ("What can keep an object from moving when it is pushed?", "fact"),
     ("What did the man who won say?", "quote"), ("What did she post?", "quote"),
-    ("What does it mean?", "fact"), ("What is the plan?", "definition"), ("Why did they leave when it rained?", "reason"),
+    ("What does it mean?", "fact"), ("What is the plan?", "definition"),
+    ("Why did they leave when it rained?", "reason"),
+    # Contractions ask the same: "What's" is "What is", with either apostrophe.
+    ("What's thundersnow?", "definition"), ("Who’s Sergei Lavrov?", "definition"),
+    ("What's he wearing?", "fact"), ("What's the name of the ship?", "fact"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

@@ -61,7 +61,8 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
     "time": _TIME, "percentage": ("PERCENT",), "number": _COUNT, "amount": _AMOUNT,
 }
 #: "Who is Lavrov?", "Who was Dmitry Medvedev?": a description of the one named, not another name.
-_WHO_IS_NAMED = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
+_WHO_IS_NAMED = re.compile(r"^\s*(?i:who(?:['’]s|\s+is|\s+was|\s+are|\s+were))\s+"
+                           r"(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
 _WHEN = re.compile(r"\b(?:when|by when|since when)\b", re.I)
 _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
@@ -97,9 +98,9 @@ _QUOTE = re.compile(r"\bwhat\s+(?:did|does|do|has|have|had|will|would|is|was|are
 #: "What is a chiropractor?", "Who was Lavrov?", "what are the layers of the earth": what the
 #: thing or one named is. Not "what is the name/number of…", which want a fact.
 _DEFINITION = re.compile(
-    r"^\s*(?:what|who)(?:'s|\s+is|\s+are|\s+was|\s+were)\s+(?!(?:the\s+|a\s+)?(?:name|number|"
+    r"^\s*(?:what|who)(?:['’]s|\s+is|\s+are|\s+was|\s+were)\s+(?!(?:the\s+|a\s+)?(?:name|number|"
     r"population|size|date|year|time|cost|price|age|height|length|distance|amount|percentage)"
-    r"\b)(?:[\w'’.-]+\s*){1,7}\??\s*$", re.I)
+    r"\b)((?:[\w'’.-]+\s*){1,7})\??\s*$", re.I)
 _MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy)\b)",
                      re.I)
 
@@ -199,7 +200,7 @@ def _asks_what_it_is(question: str) -> bool:
     match = _DEFINITION.match(question)
     if not match:
         return False
-    words = question.rstrip(" ?").split()[2:]
+    words = question[match.start(1):].rstrip(" ?").split()
     return (0 < len(words) <= 5 and not any(w.lower() in _NOT_A_THING for w in words)
             and words[-1].lower() not in _PREPOSITIONS
             and not any(w.islower() and w.endswith(("ing", "ed")) for w in words))
