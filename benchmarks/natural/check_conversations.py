@@ -146,8 +146,10 @@ def _check_articles(conversations: list[Conversation], news_ids: list[str]) -> l
 
 def _check_splits(conversations: list[Conversation]) -> list[str]:
     problems = []
-    dev = sum(c.split == "dev" for c in conversations)
-    share = dev / len(conversations) if conversations else 0.0
+    # The 60/40 split is of the set written before tuning; fresh came later.
+    original = [c for c in conversations if c.split in ("dev", "test")]
+    dev = sum(c.split == "dev" for c in original)
+    share = dev / len(original) if original else 0.0
     low, high = DEV_SHARE
     if not low <= share <= high:
         problems.append(f"dev holds {share:.0%} of the conversations, {low:.0%}-{high:.0%} wanted")

@@ -3,7 +3,7 @@
 Shared by check_conversations.py (validates the set) and eval_natural.py (scores the system).
 Each line of conversations.jsonl is one conversation::
 
-    {"id": "c01", "split": "dev" | "test", "articles": ["seed" | "rtqa-…", …],
+    {"id": "c01", "split": "dev" | "test" | "fresh", "articles": ["seed" | "rtqa-…", …],
      "now": "YYYY-MM-DD" (optional: the date relative dates such as "last week" count from),
      "turns": [{"q": …, "answers": [short strings], "evidence": "the answering sentence"}
                | {"q": …, "not_in_documents": true}
@@ -30,7 +30,10 @@ SEED = ROOT / "seeds" / "000_cf4a24119513014b.txt"
 SEED_ID = "seed"
 CORPUS = ROOT.parent / "shared" / "datasets" / "realtimeqa_news" / "corpus.jsonl"
 
-SPLITS = ("dev", "test")
+#: dev is tuned on, test never; fresh was written (blind, by writers who never saw the
+#: system's answers) after the tuning of sessions 1-4, as a second check of how dev's gains
+#: carry to questions nobody tuned on.
+SPLITS = ("dev", "test", "fresh")
 #: Turn kinds: a fact the answer must quote, a question no document answers, an overview.
 ANSWER, ABSENT, OVERVIEW = "answer", "not_in_documents", "overview"
 _KEYS = {
