@@ -102,3 +102,14 @@ def test_words_are_quoted_only_from_a_passage_naming_their_speaker() -> None:
     # Not asking for someone's words, or no one named: the fitted model decides.
     assert not speaker_unnamed(intent_of("Why did the Chinese government object?"), hits)
     assert not speaker_unnamed(intent_of("What did she say?"), hits)
+
+
+def test_a_speaker_is_named_by_a_whole_word_and_not_by_a_title() -> None:
+    text = "The United Kingdom's Foreign Minister Sergei Lavrov said the talks went well."
+    hits = [Hit(StoredPassage(1, "d", 0, 0, len(text), None, text, "Talks", None, "s"),
+                1, 1.0, 1, 0.5, 1, 1.0)]
+    # "King" is inside "Kingdom", and a minister is not this one.
+    assert speaker_unnamed(intent_of("What did King Charles say about the talks?"), hits)
+    assert speaker_unnamed(intent_of("What did Minister Wang Yi say?"), hits)
+    assert not speaker_unnamed(intent_of("What did Minister Lavrov say?"), hits)
+    assert not speaker_unnamed(intent_of("What did Lavrov's spokesman say?"), hits)

@@ -66,6 +66,12 @@ _DEMONYMS: dict[str, tuple[str, ...]] = {
     "nigerian": ("nigeria",), "asian": ("asia",),
 }
 
+#: Words that name a rank, not a person: "What did King Charles say?" asks about Charles.
+_TITLES = {"king", "queen", "prince", "princess", "president", "prime", "minister", "senator",
+           "sen", "rep", "governor", "gov", "mayor", "judge", "justice", "pope", "sir", "lord",
+           "lady", "dr", "mr", "mrs", "ms", "general", "gen", "secretary", "chancellor",
+           "chairman", "ceo", "coach", "professor", "prof", "officer", "chief", "st", "saint"}
+
 SUPPORT_FEATURES = ("passage_cosine", "sentence_cosine", "coverage", "sentence_lexical",
                     "names_missing", "names_unknown", "entity_missing", "agreement",
                     "best_sentence", "best_entity_missing", "collection")
@@ -154,23 +160,30 @@ def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
     if intent.kind != "quote":
         return False
     asked = names(intent.speaker)
+    # "King Charles", "President Biden": the title names nobody in particular (every
+    # president is one), so a passage must name the person.
+    asked = [n for n in asked if n.lower() not in _TITLES] or asked
     if not asked:
         return False
     text = " ".join(f"{h.passage.title} {h.passage.text}" for h in hits).lower()
-    return not any(_mentioned(name, text) for name in asked)
+    return not any(_mentioned(name, text, whole=True) for name in asked)
 
 
-def _mentioned(name: str, text: str) -> bool:
-    """Whether lower-cased `text` names `name`, or for a nationality, its country.
+def _mentioned(name: str, text: str, *, whole: bool = False) -> bool:
+    """Whether lower-cased `text` names `name`, or for a nationality, its country; `whole`:
+    as a word of its own ("King" is not in "the United Kingdom"), else anywhere ("Iran" in
+    "Iranian", as the support model was fitted).
 
     Example:
         >>> _mentioned("American", "talks between us president bush and putin")
         True
         >>> _mentioned("Chinese", "talks between us president bush and putin")
         False
+        >>> _mentioned("King", "the united kingdom", whole=True)
+        False
     """
-    lowered = name.lower()
-    if lowered in text:
+    lowered = re.sub(r"['’]s$", "", name.lower()) if whole else name.lower()
+    if (re.search(rf"\b{re.escape(lowered)}\b", text) if whole else lowered in text):
         return True
     return any(re.search(rf"\b{re.escape(alias)}\b", text)
                for alias in _DEMONYMS.get(lowered, ()))
