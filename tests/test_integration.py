@@ -156,6 +156,15 @@ def test_the_next_president_is_given_as_a_short_answer(answerer: Answerer) -> No
     assert answer.short_answer is not None and "Medvedev" in answer.short_answer.text
 
 
+def test_a_name_opening_a_sentence_is_still_a_person(answerer: Answerer) -> None:
+    """spaCy's small pipeline tags the "Medvedev" that opens a sentence as a place; the
+    article names "Dmitry Medvedev" elsewhere, so the answer to "who" is him, not the
+    Kremlin of the sentence about Putin."""
+    answer = answerer.ask("Who will lead Russia after Putin?")
+    assert answer.short_answer is not None and answer.short_answer.text == "Medvedev"
+    assert "promised to follow Putin's course" in answer.citations[0].highlight
+
+
 def test_which_president_is_answered_with_a_person(answerer: Answerer) -> None:
     """"mentioned" is a word about the article, not its topic; "which president" wants a person,
     not the country named beside the title ("US President George W Bush")."""

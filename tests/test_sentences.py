@@ -16,8 +16,10 @@ from qa.answer.sentences import (
     SentenceScorer,
     choose,
     keyword_weights,
+    known_persons,
 )
 from qa.index.analysis import TextAnalyzer
+from qa.index.entities import Entity
 from qa.index.parts import StoredPassage
 from qa.index.prose import is_heading
 
@@ -106,6 +108,30 @@ def test_a_person_named_in_part_by_the_question_is_not_its_answer() -> None:
     assert [e.text for e in scored[0].wanted if e.label == "PERSON"] == ["Roger Maris"]
     named = _score("Who broke the record?", [_hit(text, 1)], only_type)
     assert next(e.text for e in named[0].wanted if e.label == "PERSON") == "Aaron Judge"
+
+
+def test_a_name_opening_a_sentence_is_a_person_when_its_document_says_so() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    text = ("The meeting was Russia's president-elect Dmitry Medvedev's first. Medvedev, who "
+            "won by a landslide in March 2 elections, has promised to follow Putin's course.")
+    scored = _score("Who will lead Russia after Putin?", [_hit(text, 1)], only_type)
+    second = next(s for s in scored if s.text.startswith("Medvedev,"))
+    assert [e.text for e in second.wanted if e.label == "PERSON"] == ["Medvedev"]
+
+
+def test_only_the_document_naming_a_person_lends_the_name() -> None:
+    texts = ["Michael Jordan played.", "Jordan won the match.", "Jordan said no."]
+    found = [(Entity("Michael Jordan", 0, 14, "PERSON"),), (Entity("Jordan", 0, 6, "GPE"),),
+             (Entity("Jordan", 0, 6, "GPE"),)]
+    mended = known_persons(texts, found, ["a", "a", "b"])
+    # In its own document "Jordan" opening a sentence is the person; in another, the country.
+    assert [e.label for e in mended[1]] == ["PERSON"]
+    assert [e.label for e in mended[2]] == ["GPE"]
+    # A surname the document tags as a place more often than as a person stays a place.
+    places = known_persons([*texts[:2], "Off Jordan.", "In Jordan."],
+                           [*found[:2], (Entity("Jordan", 4, 10, "GPE"),),
+                            (Entity("Jordan", 3, 9, "GPE"),)], "aaaa")
+    assert [e.label for e in places[1]] == ["GPE"]
 
 
 def test_a_name_a_follow_up_carries_from_earlier_turns_is_not_its_answer() -> None:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -260,7 +261,8 @@ class SentenceScorer:
         # last answer named, whom the query now carries); one asking where or when may well be
         # answered by a place or date said before ("Where would it be built?": in Europe).
         named = question if intent.labels[:1] == ("PERSON",) else (focus or question)
-        wanted = _wanted_entities(named, texts, intent, self.entities)
+        wanted = _wanted_entities(named, texts, intent, self.entities,
+                                  [hit.doc_id for hit, _, _ in spans])
         counted = set(self.analyzer.keywords([intent.counted])[0]) if intent.counted else set()
         rows = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
         # Rank by document, not passage: in a one-article index every passage is the same
@@ -395,11 +397,16 @@ def _counts(text: str, entity: Entity, counted: set[str], analyzer: TextAnalyzer
 
 def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                      find: Callable[[Sequence[str]], list[tuple[Entity, ...]]],
-                     ) -> list[tuple[Entity, ...]]:
+                     docs: Sequence[str] | None = None) -> list[tuple[Entity, ...]]:
     """Per text, its entities of the labels the question wants that the question doesn't
-    already name (vague times and amounts, "years", "recent months", left out)."""
+    already name (vague times and amounts, "years", "recent months", left out). `docs`, the
+    document of each text, lets a name tagged as a person in one sentence count as one in
+    the others of its document (`known_persons`)."""
     if intent.kind != "entity":
         return [() for _ in texts]
+    found_all = find(list(texts))
+    if docs is not None and "PERSON" in intent.labels:
+        found_all = known_persons(texts, found_all, docs)
     asked = question.lower()
     asked_words = {w.lower() for w in _WORDS.findall(question)}
     # The kinds come in order of preference: a person before an organisation for "who".
@@ -411,7 +418,68 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                           and (not intent.age or _is_age(e.text))
                           and not (intent.moment and _is_stretch(text, e))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
-            for text, found in zip(texts, find(list(texts)), strict=True)]
+            for text, found in zip(texts, found_all, strict=True)]
+
+
+#: Words that end a person's name but name no one alone ("Jr", "III").
+_NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+
+
+def known_persons(texts: Sequence[str], found: Sequence[tuple[Entity, ...]],
+                  docs: Sequence[str]) -> list[tuple[Entity, ...]]:
+    """The entities of each text, with a person its document names elsewhere added where the
+    text opens with them.
+
+    spaCy's small pipeline often misses a name that opens a sentence, or tags it as a place or
+    an organisation ("Medvedev, who won by a landslide, …": a place, to it), though it tagged
+    "Dmitry Medvedev" a person two sentences before; "Who will lead Russia after Putin?" then
+    finds no one in the sentence that answers it. A document keeps its names: a text that
+    opens with a name its document tags as a person (the full name, or the surname of a full
+    name, unless the document tags it as a place more often) gets that person, in place of
+    any entity of another kind there. Only the opening is mended: elsewhere the pipeline
+    finds names well, and the sentence model was fitted on what it finds.
+
+    Example:
+        >>> texts = ["It was Dmitry Medvedev's day.", "Medvedev won the vote."]
+        >>> found = [(Entity("Dmitry Medvedev", 7, 22, "PERSON"),),
+        ...          (Entity("Medvedev", 0, 8, "GPE"),)]
+        >>> [[(e.text, e.label) for e in ents] for ents in known_persons(texts, found, "dd")]
+        [[('Dmitry Medvedev', 'PERSON')], [('Medvedev', 'PERSON')]]
+    """
+    persons: dict[str, Counter[str]] = {}
+    places: dict[str, Counter[str]] = {}
+    for ents, doc in zip(found, docs, strict=True):
+        for e in ents:
+            if e.label in ("GPE", "LOC", "FAC", "NORP"):
+                places.setdefault(doc, Counter())[e.text] += 1
+            if e.label != "PERSON":
+                continue
+            words = _POSSESSIVE.sub("", e.text).split()
+            if not words or not all(w[:1].isupper() for w in words):
+                continue
+            persons.setdefault(doc, Counter())[" ".join(words)] += 1
+            last = [w for w in words if w.lower().rstrip(".") not in _NAME_SUFFIXES][-1:]
+            if len(words) > 1 and last and len(last[0]) > 2:
+                persons[doc][last[0]] += 1
+    out: list[tuple[Entity, ...]] = []
+    for text, ents, doc in zip(texts, found, docs, strict=True):
+        # A name the document tags as a place more often than as a person stays a place.
+        place = places.get(doc, Counter())
+        known = sorted((n for n, votes in persons.get(doc, Counter()).items()
+                        if votes >= place[n]), key=len, reverse=True)
+        added: list[Entity] = []
+        for name in known:
+            for match in re.finditer(rf"^[\W]{{0,2}}({re.escape(name)})(?![\w-])", text):
+                start, end = match.span(1)
+                if any(e.start < end and start < e.end for e in added) or any(
+                        e.label == "PERSON" and e.start < end and start < e.end for e in ents):
+                    continue
+                added.append(Entity(name, start, end, "PERSON"))
+        if added:
+            kept = [e for e in ents if not any(a.start < e.end and e.start < a.end for a in added)]
+            ents = tuple(sorted((*kept, *added), key=lambda e: e.start))
+        out.append(ents)
+    return out
 
 
 _NEXT_NAME = re.compile(r"[ ]([A-Z][\w'’-]*[\w])")
