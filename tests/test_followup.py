@@ -44,6 +44,11 @@ def test_short_follow_up_takes_the_topic_and_the_names_of_the_last_answer() -> N
         assert word in query.split()
 
 
+def test_the_answer_names_can_be_left_out_for_scoring_sentences() -> None:
+    query = contextual_query("And Medvedev?", HISTORY, names_carried=False)
+    assert "letter" in query.split() and "US" not in query.split()
+
+
 def test_richer_follow_up_takes_the_topic_but_not_the_answer_names() -> None:
     query = contextual_query("What did he promise about missile defence?", HISTORY)
     assert "Putin" in query and "letter" in query

@@ -210,8 +210,12 @@ class Answerer:
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when, context=context)
         retrieved = time.perf_counter()
-        scored = self._score(query, question, hits[: self.settings.answer_passages], intent,
-                             last_answer(history))
+        # The last answer's names help find the passage, but among its sentences they would
+        # only pull back the one that answered last time ("How many were aboard?" after
+        # "Where did the yacht sink?"): sentences are scored without them.
+        scoring = contextual_query(question, history, self.gender, names_carried=False)
+        scored = self._score(scoring, question, hits[: self.settings.answer_passages], intent,
+                             last_answer(history), named=query)
         signals = self.support_features(question, query, hits, scored, intent)
         return Reading(question, query, intent, when, filters, about, tuple(hits),
                        tuple(scored), signals, began, retrieved)
@@ -308,8 +312,10 @@ class Answerer:
             analyze=store.analyzer.keywords)
 
     def _score(self, query: str, question: str, hits: Sequence[Hit],
-               intent: Intent, quoted: str = "") -> list[ScoredSentence]:
-        return self._scorer().score(query, hits, focus=question, intent=intent, quoted=quoted)
+               intent: Intent, quoted: str = "", named: str | None = None,
+               ) -> list[ScoredSentence]:
+        return self._scorer().score(query, hits, focus=question, intent=intent, quoted=quoted,
+                                    named=named)
 
     def _scorer(self) -> SentenceScorer:
         """One scorer per answerer (its store and model don't change), so the keyword weights

@@ -115,13 +115,14 @@ _GENDER_EVIDENCE = 2
 
 
 def contextual_query(question: str, history: Sequence[dict[str, str]],
-                     gender: Gender | None = None) -> str:
+                     gender: Gender | None = None, *, names_carried: bool = True) -> str:
     """The retrieval query for `question` given the earlier `history` turns.
 
     Returns the question unchanged when it stands alone or no earlier question was answered;
     otherwise the question followed by the conversation's topic words, the last answer's
-    names (for a bare follow-up) and what its pronouns refer to (`gender`, when given, tells
-    whom "she" and "he" can mean).
+    names (for a bare follow-up; not when `names_carried` is False, as for scoring the
+    sentences of passages already found) and what its pronouns refer to (`gender`, when
+    given, tells whom "she" and "he" can mean).
 
     Example:
         >>> contextual_query("By when?", [
@@ -143,8 +144,8 @@ def contextual_query(question: str, history: Sequence[dict[str, str]],
     referents = _referents(question, recent, gender)
     # A pronoun says whom the question is about ("What did she say?": Rice); the other names
     # of the last answer would only pull back the sentence that answered it.
-    carried = (names(last) if len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES and not referents
-               else [])
+    carried = (names(last) if names_carried and len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES
+               and not referents else [])
     extra = [w for w in topic_words(context) + carried + referents if w.lower() not in own]
     extra = list(dict.fromkeys(extra))
     return f"{question} {' '.join(extra)}".strip() if extra else question

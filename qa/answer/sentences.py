@@ -221,15 +221,19 @@ class SentenceScorer:
         return weights
 
     def score(self, question: str, hits: Sequence[Hit], *, focus: str | None = None,
-              intent: Intent | None = None, quoted: str = "") -> list[ScoredSentence]:
+              intent: Intent | None = None, quoted: str = "",
+              named: str | None = None) -> list[ScoredSentence]:
         """Every candidate sentence of `hits`, best first.
 
         Args:
-            question: what is asked (the retrieval query, with any context it carries).
+            question: what is asked (with the topic words of earlier turns a follow-up
+                carries).
             hits: the passages to draw sentences from, best first.
             focus: the user's own words when `question` also carries earlier turns' topic.
             intent: what the question wants (read from `focus or question` by default).
             quoted: the text of the conversation's last answer.
+            named: for "who", the text whose persons are not the answer (by default
+                `question`): the retrieval query, when it also carries the last answer's names.
         """
         spans = candidate_spans(hits)
         if not spans:
@@ -237,7 +241,7 @@ class SentenceScorer:
         texts = [h.passage.text[s - h.passage.start : e - h.passage.start] for h, s, e in spans]
         rows, wanted = self.features(question, spans, texts, focus=focus,
                                      intent=intent or intent_of(focus or question),
-                                     quoted=quoted)
+                                     quoted=quoted, named=named)
         scores = self.model.score(rows)
         out = [ScoredSentence(hit, start, end, tuple(float(v) for v in row), float(score), ents)
                for (hit, start, end), row, score, ents in zip(spans, rows, scores, wanted,
@@ -247,7 +251,8 @@ class SentenceScorer:
 
     def features(self, question: str, spans: Sequence[tuple[Hit, int, int]],
                  texts: Sequence[str], *, focus: str | None, intent: Intent,
-                 quoted: str = "") -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
+                 quoted: str = "", named: str | None = None,
+                 ) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
         the entities of the wanted kinds it holds."""
         user = focus if focus is not None and focus != question else None
@@ -260,7 +265,7 @@ class SentenceScorer:
         # A follow-up asking "who" asks for someone new ("Who beat him?": not the rival the
         # last answer named, whom the query now carries); one asking where or when may well be
         # answered by a place or date said before ("Where would it be built?": in Europe).
-        named = question if intent.labels[:1] == ("PERSON",) else (focus or question)
+        named = (named or question) if intent.labels[:1] == ("PERSON",) else (focus or question)
         wanted = _wanted_entities(named, texts, intent, self.entities,
                                   [hit.doc_id for hit, _, _ in spans])
         counted = set(self.analyzer.keywords([intent.counted])[0]) if intent.counted else set()
