@@ -100,6 +100,15 @@ def test_he_and_there_resolve_to_the_last_person_and_place() -> None:
     assert "Moscow" in contextual_query("What happened there?", history)
 
 
+def test_a_referent_the_topic_names_already_is_not_repeated() -> None:
+    history = [
+        {"role": "user", "content": "Which senator is Kyrsten Sinema?"},
+        {"role": "assistant", "content": "Kyrsten Sinema is the senator for Arizona. [1]"},
+    ]
+    query = contextual_query("What was her role?", history)
+    assert query.count("Sinema") == 1 and "Kyrsten" in query
+
+
 def test_the_topic_carries_across_several_follow_ups() -> None:
     history = [
         {"role": "user", "content": "Where will the US put its missile shield?"},

@@ -146,8 +146,12 @@ def contextual_query(question: str, history: Sequence[dict[str, str]],
     # of the last answer would only pull back the sentence that answered it.
     carried = (names(last) if names_carried and len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES
                and not referents else [])
-    extra = [w for w in topic_words(context) + carried + referents if w.lower() not in own]
-    extra = list(dict.fromkeys(extra))
+    extra = list(dict.fromkeys(w for w in topic_words(context) + carried if w.lower() not in own))
+    # A referent whose words are all there already ("Kyrsten Sinema" after a question naming
+    # her) is not said twice.
+    said = own | {w.lower() for w in extra}
+    extra += [r for r in dict.fromkeys(referents)
+              if not all(part.lower() in said for part in r.split())]
     return f"{question} {' '.join(extra)}".strip() if extra else question
 
 
