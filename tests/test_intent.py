@@ -52,6 +52,15 @@ def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind
 
 
+@pytest.mark.parametrize(("question", "ahead"), [
+    ("What will happen to Putin?", True), ("What happens next?", True),
+    ("What's next for the bill?", True), ("What happened next?", False),
+    ("What will the plan cost?", False), ("Why will it happen?", False),
+])
+def test_what_will_happen_asks_what_is_planned_or_expected(question: str, ahead: bool) -> None:
+    assert intent_of(question).ahead is ahead
+
+
 @pytest.mark.parametrize(("question", "counted"), [
     ("How many subscribers does Netflix have?", "subscribers"),
     ("How many new moons were found?", "moons"), ("How much snow is expected?", "snow"),

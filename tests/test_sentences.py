@@ -202,6 +202,15 @@ def test_what_did_she_say_prefers_a_sentence_reporting_words() -> None:
     assert quoted[0].feature("cue") == 1.0
 
 
+def test_what_will_happen_prefers_what_is_promised_in_the_text_s_own_voice() -> None:
+    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
+    quoted = "'Our dialogue will be productive,' Putin told reporters."
+    promised = "Medvedev has promised to appoint Putin prime minister."
+    scored = _score("What will happen to Putin?", [_hit(f"{quoted} {promised}", 1)], only_cue)
+    assert scored[0].text == promised and scored[0].feature("cue") == 1.0
+    assert scored[1].feature("cue") == 0.0
+
+
 def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     only_cue = SentenceModel(("cue",), (1.0,), 0.0)
     hits = [_hit("Russia objects to the plan. Russia believes the system would threaten its "

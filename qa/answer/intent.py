@@ -12,7 +12,7 @@ on opens a clause ("What did the man who won say?").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Kind = Literal["overview", "entity", "definition", "reason", "manner", "quote", "fact"]
@@ -101,6 +101,9 @@ _DEFINITION = re.compile(
     r"^\s*(?:what|who)(?:['’]s|\s+is|\s+are|\s+was|\s+were)\s+(?!(?:the\s+|a\s+)?(?:name|number|"
     r"population|size|date|year|time|cost|price|age|height|length|distance|amount|percentage)"
     r"\b)((?:[\w'’.-]+\s*){1,7})\??\s*$", re.I)
+#: "What will happen to Putin?", "What happens next?", "What's next for the bill?".
+_AHEAD = re.compile(r"\bwhat(?:['’]s| is)? (?:(?:will|would|is going to|are going to|could|might)"
+                    r" happen|happens (?:next|now)|(?:comes )?next|now)\b", re.I)
 _MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy)\b)",
                      re.I)
 
@@ -113,7 +116,9 @@ class Intent:
     counts ("subscribers" in "How many subscribers does it have?"), else ""; `moment` for
     "when": a point in time ("in April 2005", "61 years ago"), never a stretch of it ("almost
     600 years", "14 to 20 days"), which spaCy labels DATE too; `speaker`, for a `quote`, who
-    is asked about ("the Chinese government" in "What did the Chinese government say…")."""
+    is asked about ("the Chinese government" in "What did the Chinese government say…");
+    `ahead` for "what will happen…", "what happens next": what is planned, promised or
+    expected."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
@@ -121,6 +126,7 @@ class Intent:
     counted: str = ""
     moment: bool = False
     speaker: str = ""
+    ahead: bool = False
 
 
 def intent_of(question: str) -> Intent:
@@ -184,6 +190,8 @@ def intent_of(question: str) -> Intent:
     chosen = min(found, key=lambda f: f[:2])[2] if found else Intent("fact")
     if chosen.kind == "fact" and _asks_what_it_is(question):
         return Intent("definition")
+    if chosen.kind == "fact" and _AHEAD.search(question):
+        return replace(chosen, ahead=True)
     return chosen
 
 

@@ -27,7 +27,8 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   organisation);
 - cue: the question asks "why" and the sentence gives a reason ("because", "to protect",
   "would threaten"), or it asks what someone said and the sentence reports words (a speech
-  verb, a quotation);
+  verb, a quotation), or it asks what will happen and the sentence says, in its own voice,
+  what is promised, planned or expected ("has promised to … appoint him prime minister");
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
   passage's cosine;
 - short: the sentence has fewer than five words;
@@ -84,6 +85,12 @@ _QUOTE_CUE = re.compile(
     r"\b(?:said|says|told|tells|stressed|added|noted|warned|wrote|writes|tweeted|posted|"
     r"announced|argued|claimed|stated|explained|insisted|replied|responded|according to)\b|"
     r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)", re.I)
+#: What is planned, promised or expected, said in the text's own voice (not in a quotation:
+#: "'our dialogue will be productive,' Putin told reporters" says nothing of what is next).
+_AHEAD_CUE = re.compile(
+    r"\b(?:will|would|plans?|planned|promis\w*|pledg\w*|vow\w*|expect\w*|set to|likely|"
+    r"going to|intends?|intended|next|upcoming|soon|appoint\w*|successor)\b", re.I)
+_QUOTATION = re.compile(r"[“\"][^”\"]*[”\"]|(?<!\w)'[^']*'(?!\w)")
 _MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
@@ -350,11 +357,14 @@ def _defines(text: str, describes: re.Pattern[str] | None, *, lead: bool) -> flo
 
 def _cue(intent: Intent, text: str) -> float:
     """1 when the sentence gives what the question's kind asks for in so many words: a reason
-    for "why", someone's words (a speech verb or a quotation) for "what did she say"."""
+    for "why", someone's words (a speech verb or a quotation) for "what did she say", what
+    is planned or expected for "what will happen"."""
     if intent.kind == "reason":
         return float(bool(_REASON_CUE.search(text)))
     if intent.kind == "quote":
         return float(bool(_QUOTE_CUE.search(text)))
+    if intent.ahead:
+        return float(bool(_AHEAD_CUE.search(_QUOTATION.sub(" ", text))))
     return 0.0
 
 
