@@ -56,7 +56,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..index.analysis import NUMBER_WORDS, TextAnalyzer
+from ..index.analysis import NUMBER_WORDS, TITLES, TextAnalyzer
 from ..index.entities import Entity, entities
 from ..index.prose import in_link_line, prose_spans
 from .intent import Intent, intent_of
@@ -497,6 +497,8 @@ def known_persons(texts: Sequence[str], found: Sequence[tuple[Entity, ...]],
     return out
 
 
+#: A word followed by another ("Comedian " of "Comedian Sarah Silverman").
+_LEADING_WORD = re.compile(r"([\w.’'-]+)\s+(?=\S)")
 _NEXT_NAME = re.compile(r"[ ]([A-Z][\w'’-]*[\w])")
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s?$")
 
@@ -513,18 +515,25 @@ def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
         'Aaron Judge'
         >>> _whole_name("Babe Ruth’s record", Entity("Babe Ruth’s", 0, 11, "PERSON"), []).text
         'Babe Ruth'
+        >>> _whole_name("Comedian Sarah Silverman used her account",
+        ...             Entity("Comedian Sarah Silverman", 0, 24, "PERSON"), []).text
+        'Sarah Silverman'
     """
-    end = entity.end
+    start, end = entity.start, entity.end
     if entity.label == "PERSON":
         starts = {e.start for e in found}
         while (match := _NEXT_NAME.match(text, end)) and match.start(1) not in starts:
             end = match.end(1)
+        # "Comedian Sarah Silverman", "Prime Minister Boris Johnson": the name, not the role.
+        while (match := _LEADING_WORD.match(text, start, end)) and (
+                match.group(1).lower().rstrip(".") in TITLES):
+            start = match.end()
     # "Babe Ruth’s record": the name, not its possessive.
-    possessive = _POSSESSIVE.search(text, entity.start, end)
+    possessive = _POSSESSIVE.search(text, start, end)
     if possessive:
         end = possessive.start()
-    return entity if end == entity.end else Entity(text[entity.start:end], entity.start, end,
-                                                   entity.label)
+    return (entity if (start, end) == (entity.start, entity.end)
+            else Entity(text[start:end], start, end, entity.label))
 
 
 #: A stretch of time: "almost 600 years", "14 to 20 days", "three decades" (not "61 years ago",

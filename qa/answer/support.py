@@ -38,7 +38,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..index.analysis import names
+from ..index.analysis import TITLES, names
 from .intent import Intent
 from .retrieval import Hit
 from .sentences import ScoredSentence, keyword_share
@@ -65,12 +65,6 @@ _DEMONYMS: dict[str, tuple[str, ...]] = {
     "australian": ("australia", "canberra"), "african": ("africa",),
     "nigerian": ("nigeria",), "asian": ("asia",),
 }
-
-#: Words that name a rank, not a person: "What did King Charles say?" asks about Charles.
-_TITLES = {"king", "queen", "prince", "princess", "president", "prime", "minister", "senator",
-           "sen", "rep", "governor", "gov", "mayor", "judge", "justice", "pope", "sir", "lord",
-           "lady", "dr", "mr", "mrs", "ms", "general", "gen", "secretary", "chancellor",
-           "chairman", "ceo", "coach", "professor", "prof", "officer", "chief", "st", "saint"}
 
 SUPPORT_FEATURES = ("passage_cosine", "sentence_cosine", "coverage", "sentence_lexical",
                     "names_missing", "names_unknown", "entity_missing", "agreement",
@@ -162,7 +156,7 @@ def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
     asked = names(intent.speaker)
     # "King Charles", "President Biden": the title names nobody in particular (every
     # president is one), so a passage must name the person.
-    asked = [n for n in asked if n.lower() not in _TITLES] or asked
+    asked = [n for n in asked if n.lower() not in TITLES] or asked
     if not asked:
         return False
     text = " ".join(f"{h.passage.title} {h.passage.text}" for h in hits).lower()

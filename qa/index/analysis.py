@@ -33,6 +33,16 @@ PRONOUNS = frozenset({
     "he", "she", "it", "they", "him", "her", "them", "his", "its", "their", "theirs", "hers",
     "this", "that", "these", "those", "there", "then", "such", "one", "ones",
 })
+#: Words that name a rank or a role, not a person: "King Charles", "Comedian Sarah
+#: Silverman" (spaCy's small pipeline takes a capitalised role into the name).
+TITLES = frozenset({
+    "king", "queen", "prince", "princess", "president", "prime", "minister", "senator", "sen",
+    "rep", "governor", "gov", "mayor", "judge", "justice", "pope", "sir", "lord", "lady", "dr",
+    "mr", "mrs", "ms", "general", "gen", "secretary", "chancellor", "chairman", "ceo", "coach",
+    "professor", "prof", "officer", "chief", "st", "saint", "comedian", "actress", "actor",
+    "singer", "rapper", "director", "producer", "author", "writer", "journalist", "reporter",
+    "anchor", "host", "star", "player", "captain", "sheriff", "detective", "dean",
+})
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                        "sunday"})
 #: Rarity is `_ZIPF_CEILING - zipf`, capped at `_MAX_RARITY` (unknown words, names).
