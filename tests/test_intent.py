@@ -85,3 +85,12 @@ def test_who_is_the_organisation_noun_wants_an_organisation_first() -> None:
 
 def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
     assert intent_of("Who won?").labels == ("PERSON", "ORG", "NORP", "GPE")
+
+
+@pytest.mark.parametrize(("question", "several"), [
+    ("Which countries would host the shield?", True), ("Who are its competitors?", True),
+    ("Who were the co-hosts?", True), ("Which country would host the shield?", False),
+    ("Who is the captain?", False), ("Which American president is mentioned?", False),
+])
+def test_some_questions_ask_for_several(question: str, several: bool) -> None:
+    assert intent_of(question).several is several

@@ -258,6 +258,24 @@ def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
                       question_terms=terms)) == 1
 
 
+def test_a_question_asking_for_several_adds_sentences_naming_others() -> None:
+    text = ("Musk mocked Joseph Stalin on Twitter. Comedian Sarah Silverman mocked Musk on "
+            "Twitter. Musk was mocked on Twitter by Stalin fans.")
+    question = "Which celebrities mocked Musk on Twitter?"
+    scored = _score(question, [_hit(text, 1, ordinal=3)],
+                    SentenceModel(("type_match",), (1.0,), 0.0))
+    terms = set(ANALYZER.keywords([question])[0])
+
+    def texts(several: bool) -> list[str]:
+        return [c.text for c in choose(scored, limit=3, margin=10.0, keywords=ANALYZER.keywords,
+                                       question_terms=terms, several=several)]
+
+    assert intent_of(question).several
+    assert len(texts(several=False)) == 1
+    assert texts(several=True)[:2] == ["Musk mocked Joseph Stalin on Twitter.",
+                                       "Comedian Sarah Silverman mocked Musk on Twitter."]
+
+
 def test_a_why_answer_without_a_reason_adds_the_sentence_giving_one() -> None:
     hits = [_hit("Russia objects to the shield in Europe. Russia objects because the shield "
                  "would threaten its deterrent.", 1, ordinal=3)]

@@ -236,7 +236,7 @@ class Answerer:
         terms = analyzer.keywords([query])[0]
         chosen = choose(reading.scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin, keywords=analyzer.keywords,
-                        question_terms=set(terms))
+                        question_terms=set(terms), several=reading.intent.several)
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
         short = short_answer(chosen[0], terms, analyzer) if chosen else None
         return Answer(question, answer_text(citations, short), False, citations, query, (),

@@ -118,7 +118,8 @@ class Intent:
     600 years", "14 to 20 days"), which spaCy labels DATE too; `speaker`, for a `quote`, who
     is asked about ("the Chinese government" in "What did the Chinese government say…");
     `ahead` for "what will happen…", "what happens next": what is planned, promised or
-    expected."""
+    expected; `several` for an entity question asking for more than one ("Which countries…",
+    "Who are its competitors?"): each sentence naming another one adds to the answer."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
@@ -127,6 +128,7 @@ class Intent:
     moment: bool = False
     speaker: str = ""
     ahead: bool = False
+    several: bool = False
 
 
 def intent_of(question: str) -> Intent:
@@ -188,11 +190,40 @@ def intent_of(question: str) -> Intent:
     if manner:
         found.append((manner.start(), 40, Intent("manner")))
     chosen = min(found, key=lambda f: f[:2])[2] if found else Intent("fact")
+    if chosen.kind == "entity" and _asks_for_several(question):
+        chosen = replace(chosen, several=True)
     if chosen.kind == "fact" and _asks_what_it_is(question):
         return Intent("definition")
     if chosen.kind == "fact" and _AHEAD.search(question):
         return replace(chosen, ahead=True)
     return chosen
+
+
+#: "Who are…", "who were…": more than one person.
+_WHO_ARE = re.compile(r"\bwho\s+(?:are|were)\b", re.I)
+_NOT_PLURAL = {"us", "is", "was", "has", "news", "series", "species", "this", "its", "his",
+               "does", "mass", "gas", "bus", "boss", "press", "class", "status", "campus",
+               "virus", "census", "bonus", "chaos", "crisis", "thesis", "basis", "analysis"}
+
+
+def _asks_for_several(question: str) -> bool:
+    """Whether `question` asks for several things of its kind: "Which countries would host
+    it?", "What teams…", "Who are its competitors?"; not "Which country…", "Who is…".
+
+    Example:
+        >>> _asks_for_several("Which countries would host the shield?")
+        True
+        >>> _asks_for_several("Which country would host the shield?")
+        False
+    """
+    if _WHO_ARE.search(question):
+        return True
+    which = _WHICH.search(question)
+    return bool(which) and any(
+        n.lower().endswith("s") and n.lower() not in _NOT_PLURAL and not n.lower().endswith("ss")
+        and (n.lower() in _HEAD_NOUNS or n.lower().removesuffix("s") in _HEAD_NOUNS
+             or n.lower().removesuffix("ies") + "y" in _HEAD_NOUNS)
+        for n in which.groups() if n)
 
 
 _NOT_A_THING = {"he", "she", "it", "they", "him", "her", "his", "its", "their", "them", "this",

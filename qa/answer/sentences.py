@@ -579,12 +579,14 @@ def _specific(entity: Entity) -> bool:
 
 def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
            keywords: Callable[[Sequence[str]], list[list[str]]],
-           question_terms: set[str]) -> list[ScoredSentence]:
+           question_terms: set[str], several: bool = False) -> list[ScoredSentence]:
     """The best sentence, then up to `limit - 1` more that score within `margin` of it, don't
     overlap a chosen one, and add something: a keyword of the question, or an entity of the
-    wanted kind, that the chosen ones lack."""
+    wanted kind, that the chosen ones lack (`several`: the question asks for more than one,
+    "Which countries…", so another one of the kind is new too)."""
     chosen: list[ScoredSentence] = []
     covered: set[str] = set()
+    named: set[str] = set()  # the wanted entities the chosen sentences hold
     for cand in scored:
         if len(chosen) >= limit or (chosen and cand.score < chosen[0].score - margin):
             break
@@ -592,11 +594,13 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
                for c in chosen):
             continue
         words = set(keywords([cand.text])[0]) & question_terms
-        new_entity = bool(cand.wanted) and not any(c.wanted for c in chosen)
+        new_entity = bool(cand.wanted) and (not named or (several and not all(
+            e.text.lower() in named for e in cand.wanted)))
         # For "why" (or "what did she say"), the reason (or the words) the chosen lack.
         new_cue = cand.feature("cue") > 0 and not any(c.feature("cue") > 0 for c in chosen)
         if chosen and not (words - covered) and not new_entity and not new_cue:
             continue
         chosen.append(cand)
         covered |= words
+        named |= {e.text.lower() for e in cand.wanted}
     return chosen
