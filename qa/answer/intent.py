@@ -219,11 +219,11 @@ def _asks_for_several(question: str) -> bool:
     if _WHO_ARE.search(question):
         return True
     which = _WHICH.search(question)
-    return bool(which) and any(
-        n.lower().endswith("s") and n.lower() not in _NOT_PLURAL and not n.lower().endswith("ss")
-        and (n.lower() in _HEAD_NOUNS or n.lower().removesuffix("s") in _HEAD_NOUNS
-             or n.lower().removesuffix("ies") + "y" in _HEAD_NOUNS)
-        for n in which.groups() if n)
+    nouns = [n.lower() for n in (which.groups() if which else ()) if n]
+    return any(n.endswith("s") and not n.endswith("ss") and n not in _NOT_PLURAL
+               and (n in _HEAD_NOUNS or n.removesuffix("s") in _HEAD_NOUNS
+                    or n.removesuffix("ies") + "y" in _HEAD_NOUNS)
+               for n in nouns)
 
 
 _NOT_A_THING = {"he", "she", "it", "they", "him", "her", "his", "its", "their", "them", "this",
