@@ -25,6 +25,9 @@ def test_overview_requests(question: str) -> None:
     ("When did the man who won arrive?", "DATE"),
     ("Which celebrities made fun of Musk?", "PERSON"), ("Which company bought it?", "ORG"),
     ("Which regions have temperate climates?", "LOC"), ("Do you know when the vote is?", "DATE"),
+    # "What is the <noun>": the noun names the kind, as after "which".
+    ("What are the dates?", "DATE"), ("What is the capital of France?", "GPE"),
+    ("What's the date of the vote?", "DATE"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)
@@ -89,7 +92,8 @@ def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
 
 @pytest.mark.parametrize(("question", "several"), [
     ("Which countries would host the shield?", True), ("Who are its competitors?", True),
-    ("Who were the co-hosts?", True), ("Which country would host the shield?", False),
+    ("Who were the co-hosts?", True), ("What are the dates?", True),
+    ("Which country would host the shield?", False),
     ("Who is the captain?", False), ("Which American president is mentioned?", False),
 ])
 def test_some_questions_ask_for_several(question: str, several: bool) -> None:

@@ -12,6 +12,7 @@ on opens a clause ("What did the man who won say?").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -88,6 +89,9 @@ _WHO_IS_THE = re.compile(r"\bwho(?:'s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be)\
                          r"its|their|his|her)\s+([\w-]+)(?:\s+([\w-]+))?", re.I)
 _AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
 _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
+#: "What is the capital…", "what are the dates?": the noun after "the" names the kind.
+_WHAT_IS_THE = re.compile(r"\bwhat(?:['’]s|\s+is|\s+are|\s+was|\s+were|\s+will\s+be)\s+"
+                          r"(?:the|its|their|his|her)\s+([\w-]+)(?:\s+([\w-]+))?", re.I)
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
                      re.I)
 #: "What did Lavrov say?", "what did she post?": words someone said or wrote.
@@ -179,10 +183,12 @@ def intent_of(question: str) -> Intent:
     if which:
         # "Which country…", "which American president…": the noun is one of the next two
         # words; "What did she say?" names none, and wants a fact.
-        nouns = [_HEAD_NOUNS.get(n.lower()) or _HEAD_NOUNS.get(n.lower().removesuffix("s"), ())
-                 for n in which.groups() if n]
-        labels = next((n for n in nouns if n), ())
+        labels = _head_labels(which.groups())
         found.append((which.start(), 30, Intent("entity", labels) if labels else Intent("fact")))
+    what_is = _WHAT_IS_THE.search(question)
+    labels = _head_labels(what_is.groups()) if what_is else ()
+    if what_is and labels:
+        found.append((what_is.start(), 29, Intent("entity", labels)))
     quote = _QUOTE.search(question)
     if quote:
         found.append((quote.start(), 25, Intent("quote", speaker=quote.group(1).strip())))
@@ -199,6 +205,17 @@ def intent_of(question: str) -> Intent:
     return chosen
 
 
+def _head_labels(nouns: Sequence[str | None]) -> tuple[str, ...]:
+    """The entity labels the first of `nouns` that names a kind wants ("countries": GPE)."""
+    for noun in nouns:
+        if noun:
+            word = noun.lower()
+            labels = _HEAD_NOUNS.get(word) or _HEAD_NOUNS.get(word.removesuffix("s"))
+            if labels:
+                return labels
+    return ()
+
+
 #: "Who are…", "who were…": more than one person.
 _WHO_ARE = re.compile(r"\bwho\s+(?:are|were)\b", re.I)
 _NOT_PLURAL = {"us", "is", "was", "has", "news", "series", "species", "this", "its", "his",
@@ -208,7 +225,8 @@ _NOT_PLURAL = {"us", "is", "was", "has", "news", "series", "species", "this", "i
 
 def _asks_for_several(question: str) -> bool:
     """Whether `question` asks for several things of its kind: "Which countries would host
-    it?", "What teams…", "Who are its competitors?"; not "Which country…", "Who is…".
+    it?", "What are the dates?", "Who are its competitors?"; not "Which country…", "Who
+    is…".
 
     Example:
         >>> _asks_for_several("Which countries would host the shield?")
@@ -218,8 +236,8 @@ def _asks_for_several(question: str) -> bool:
     """
     if _WHO_ARE.search(question):
         return True
-    which = _WHICH.search(question)
-    nouns = [n.lower() for n in (which.groups() if which else ()) if n]
+    nouns = [n.lower() for match in (_WHICH.search(question), _WHAT_IS_THE.search(question))
+             for n in (match.groups() if match else ()) if n]
     return any(n.endswith("s") and not n.endswith("ss") and n not in _NOT_PLURAL
                and (n in _HEAD_NOUNS or n.removesuffix("s") in _HEAD_NOUNS
                     or n.removesuffix("ies") + "y" in _HEAD_NOUNS)
