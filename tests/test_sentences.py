@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 from conftest import FakeEmbedder
 
 from qa.answer.intent import intent_of
@@ -217,6 +218,17 @@ def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
                  "deterrent.", 1)]
     assert intent_of("Why does Russia object?").kind == "reason"
     assert _score("Why does Russia object?", hits, only_cue)[0].text.startswith("Russia believes")
+
+
+@pytest.mark.parametrize("reason", [
+    "He resigned in July following a series of scandals.",
+    "The brands' growth is in part responsible for her decision to step back.",
+    "The extra cash will help to pay for its investment in original shows.",
+])
+def test_news_says_why_in_many_words(reason: str) -> None:
+    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
+    scored = _score("Why did it happen?", [_hit(f"It happened on Monday. {reason}", 1)], only_cue)
+    assert scored[0].text == reason and scored[1].feature("cue") == 0.0
 
 
 def test_headings_and_titles_are_never_quoted() -> None:

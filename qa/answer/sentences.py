@@ -78,7 +78,10 @@ _LONG_WORDS = 40.0
 _REASON_CUE = re.compile(
     r"\b(because|since|due to|as a result|so that|in order to|to (?:protect|prevent|stop|"
     r"avoid|counter|guard|defend)|threat\w*|fear\w*|concern\w*|worr\w*|reasons?|believ\w*|"
-    r"caus\w*|blam\w*|led to|in response|aim\w* to|against)\b", re.I)
+    r"caus\w*|blam\w*|led to|in response|aim\w* to|against|amid|following|in the wake of|"
+    r"prompt\w*|spark\w*|trigger\w*|responsible for|driven by|owing to|thanks to|"
+    r"(?:in a )?bid to|so as to|to (?:help|pay for|fund|finance|cover|ward off|boost|make up)|"
+    r"which is why|that's why)\b", re.I)
 
 
 _QUOTE_CUE = re.compile(
