@@ -28,6 +28,8 @@ def test_overview_requests(question: str) -> None:
     # "What is the <noun>": the noun names the kind, as after "which".
     ("What are the dates?", "DATE"), ("What is the capital of France?", "GPE"),
     ("What's the date of the vote?", "DATE"),
+    ("How hot does the plasma have to get?", "QUANTITY"),
+    ("How quickly is the glacier retreating?", "QUANTITY"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)

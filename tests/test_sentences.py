@@ -231,6 +231,15 @@ def test_news_says_why_in_many_words(reason: str) -> None:
     assert scored[0].text == reason and scored[1].feature("cue") == 0.0
 
 
+def test_a_how_question_prefers_a_sentence_saying_how() -> None:
+    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
+    manner = "Scientists fire pellets of hydrogen fuel into an array of lasers."
+    scored = _score("How does the lab do it?",
+                    [_hit(f"The lab made history on Monday. {manner}", 1)], only_cue)
+    assert intent_of("How does the lab do it?").kind == "manner"
+    assert scored[0].text == manner and scored[1].feature("cue") == 0.0
+
+
 def test_headings_and_titles_are_never_quoted() -> None:
     text = "Missile talks\nThe talks began in Moscow.\n# Background\nThey ended on Tuesday."
     texts = [s.text for s in _score("missile talks background", [_hit(text, 1, title="Missile talks")])]

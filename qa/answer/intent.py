@@ -73,7 +73,8 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
                 r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), ("MONEY", "PERCENT")),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
     (re.compile(r"\bhow long\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
-    (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy)\b", re.I), ("QUANTITY",)),
+    (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy|hot|cold|warm|deep|wide|"
+                r"strong|long|small|low|close|quickly)\b", re.I), ("QUANTITY", "CARDINAL")),
     (_WHEN, _TIME),
     (re.compile(r"\bwhere\b", re.I), _PLACE),
     (re.compile(r"\b(?:who|whom|whose)\b", re.I), _PEOPLE),
@@ -108,8 +109,8 @@ _DEFINITION = re.compile(
 #: "What will happen to Putin?", "What happens next?", "What's next for the bill?".
 _AHEAD = re.compile(r"\bwhat(?:['’]s| is)? (?:(?:will|would|is going to|are going to|could|might)"
                     r" happen|happens (?:next|now)|(?:comes )?next|now)\b", re.I)
-_MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy)\b)",
-                     re.I)
+_MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy|hot|"
+                     r"cold|warm|deep|wide|strong|small|low|close|quickly)\b)", re.I)
 
 
 @dataclass(frozen=True)

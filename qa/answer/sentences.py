@@ -28,7 +28,9 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 - cue: the question asks "why" and the sentence gives a reason ("because", "to protect",
   "would threaten"), or it asks what someone said and the sentence reports words (a speech
   verb, a quotation), or it asks what will happen and the sentence says, in its own voice,
-  what is promised, planned or expected ("has promised to … appoint him prime minister");
+  what is promised, planned or expected ("has promised to … appoint him prime minister"),
+  or it asks how something is done and the sentence says by what means ("fire pellets",
+  "using the telescope", "a technique in which…");
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
   passage's cosine;
 - short: the sentence has fewer than five words;
@@ -88,6 +90,11 @@ _QUOTE_CUE = re.compile(
     r"\b(?:said|says|told|tells|stressed|added|noted|warned|wrote|writes|tweeted|posted|"
     r"announced|argued|claimed|stated|explained|insisted|replied|responded|according to)\b|"
     r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)", re.I)
+#: How something is done: "by firing", "using a telescope", "a technique in which…".
+_MANNER_CUE = re.compile(
+    r"\b(?:by \w+ing|using|uses|utiliz\w*|utilis\w*|techniques?|method\w*|process|through|"
+    r"via|in which|works by|involv\w*|relies on|rely on|allow\w*|enabl\w*|fir(?:e|es|ed|ing))\b",
+    re.I)
 #: What is planned, promised or expected, said in the text's own voice (not in a quotation:
 #: "'our dialogue will be productive,' Putin told reporters" says nothing of what is next).
 _AHEAD_CUE = re.compile(
@@ -366,6 +373,8 @@ def _cue(intent: Intent, text: str) -> float:
         return float(bool(_REASON_CUE.search(text)))
     if intent.kind == "quote":
         return float(bool(_QUOTE_CUE.search(text)))
+    if intent.kind == "manner":
+        return float(bool(_MANNER_CUE.search(text)))
     if intent.ahead:
         return float(bool(_AHEAD_CUE.search(_QUOTATION.sub(" ", text))))
     return 0.0
