@@ -279,6 +279,24 @@ def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
                       question_terms=terms)) == 1
 
 
+def test_a_sentence_that_only_announces_brings_the_next_along() -> None:
+    text = ("Statins lower the risk of stroke. The study has some limitations, however. It "
+            "lacked data on diet. Other studies agree.")
+    question = "What are the weaknesses of the study?"
+    scored = _score(question, [_hit(text, 1, ordinal=3)],
+                    SentenceModel(("lexical",), (1.0,), 0.0))
+    terms = set(ANALYZER.keywords([question])[0])
+    chosen = choose(scored, limit=3, margin=0.0, keywords=ANALYZER.keywords,
+                    question_terms=terms)
+    assert [c.text for c in chosen] == ["The study has some limitations, however.",
+                                        "It lacked data on diet."]
+    # A sentence that says something itself does not.
+    full = _score("Do statins lower the risk of stroke?", [_hit(text, 1, ordinal=3)],
+                  SentenceModel(("lexical",), (1.0,), 0.0))
+    assert len(choose(full, limit=3, margin=0.0, keywords=ANALYZER.keywords,
+                      question_terms={"statin", "lower", "risk", "stroke"})) == 1
+
+
 def test_a_question_asking_for_several_adds_sentences_naming_others() -> None:
     text = ("Musk mocked Joseph Stalin on Twitter. Comedian Sarah Silverman mocked Musk on "
             "Twitter. Musk was mocked on Twitter by Stalin fans.")

@@ -615,4 +615,28 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
         chosen.append(cand)
         covered |= words
         named |= {e.text.lower() for e in cand.wanted}
+        if len(chosen) == 1 and len(chosen) < limit:
+            follow = _continuation(cand, scored)
+            if follow is not None:
+                chosen.append(follow)
     return chosen
+
+
+#: A sentence of at most this many words that announces what comes next ("The study has some
+#: limitations, however.") brings the next sentence along when that one refers back to it.
+_SIGNPOST_WORDS = 10
+_REFERS_BACK = re.compile(r"^\W*(?:it|its|they|their|this|these|that|those|he|she|his|her|"
+                          r"but|however|still|yet|first|one|the first)\b", re.I)
+
+
+def _continuation(best: ScoredSentence, scored: Sequence[ScoredSentence],
+                  ) -> ScoredSentence | None:
+    """The sentence right after `best` in its passage, when `best` only announces it (a short
+    sentence, or one ending in a colon, without the entity a question wants) and it refers
+    back ("It lacked data on…")."""
+    if best.wanted or not (len(best.text.split()) <= _SIGNPOST_WORDS
+                           or best.text.rstrip().endswith(":")):
+        return None  # it names what was asked for, or says enough itself
+    after = [s for s in scored if s.hit.doc_id == best.hit.doc_id and s.start >= best.end
+             and s.start - best.end <= 2]
+    return after[0] if after and _REFERS_BACK.match(after[0].text) else None
