@@ -162,6 +162,10 @@ def test_a_name_opening_a_sentence_is_still_a_person(answerer: Answerer) -> None
     answer = answerer.ask("Who will lead Russia after Putin?")
     assert answer.short_answer is not None and answer.short_answer.text == "Medvedev"
     assert "promised to follow Putin's course" in answer.citations[0].highlight
+    # "won" is a word of the question (not the "won" of "won't"): the one who won is named
+    # beside it, not Putin further on.
+    won = answerer.ask("Who won the Russian election?")
+    assert won.short_answer is not None and won.short_answer.text == "Medvedev"
 
 
 def test_which_president_is_answered_with_a_person(answerer: Answerer) -> None:

@@ -254,6 +254,11 @@ def test_rarity_comes_from_general_english_in_a_small_collection() -> None:
     assert "said" not in weights  # a conversation word, never a keyword
 
 
+def test_won_is_a_word_but_won_t_is_not_a_win() -> None:
+    assert ANALYZER.keywords(["Who won the election?"]) == [["won", "elect"]]
+    assert ANALYZER.keywords(["It won't work.", "It won’t work."]) == [["work"], ["work"]]
+
+
 def test_the_collection_takes_over_as_it_grows() -> None:
     idf = {"missil": 0.1}
     small = keyword_weights("missile", ANALYZER, idf, 10)["missil"]

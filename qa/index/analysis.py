@@ -49,6 +49,7 @@ _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "
 _ZIPF_CEILING = 7.5
 _MAX_RARITY = 6.0
 #: A word as follow-ups and names see it (letters, digits, apostrophes, hyphens).
+_WONT = re.compile(r"\bwon['’]t\b", re.I)
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 #: Words that name a number ("two", "hundreds", "half"), for telling a count from a vague amount.
 NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -125,7 +126,8 @@ class TextAnalyzer:
 
     def keywords(self, texts: Sequence[str]) -> list[list[str]]:
         """The topic words of each text, stemmed as BM25 stems them (so they match its
-        vocabulary), without the 179 stop words."""
+        vocabulary), without the 179 stop words ("won't" is "will not", not a win)."""
+        texts = [_WONT.sub("will not", t) for t in texts]
         result: list[list[str]] = self._tokenize(texts, self.keyword_stopwords, return_ids=False)
         return result
 
@@ -214,7 +216,8 @@ def function_words() -> frozenset[str]:
     conversation words, pronouns."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return frozenset(STOPWORDS_EN_PLUS) | CONVERSATION_WORDS | PRONOUNS
+    # The list holds the pieces of contractions ("won" of "won't"); "won" is also a word.
+    return (frozenset(STOPWORDS_EN_PLUS) - {"won"}) | CONVERSATION_WORDS | PRONOUNS
 
 
 def topic_words(text: str) -> list[str]:
