@@ -240,6 +240,18 @@ def test_a_how_question_prefers_a_sentence_saying_how() -> None:
     assert scored[0].text == manner and scored[1].feature("cue") == 0.0
 
 
+@pytest.mark.parametrize("silent", [
+    "The company did not clarify how many jobs would be cut.",
+    "Specific locations were not provided by the company.",
+    "A spokesman declined to say how many workers were affected.",
+])
+def test_a_sentence_saying_the_detail_is_not_known_is_a_cue(silent: str) -> None:
+    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
+    scored = _score("How many people will lose their jobs?",
+                    [_hit(f"The chain will close stores this year. {silent}", 1)], only_cue)
+    assert scored[0].text == silent and scored[1].feature("cue") == 0.0
+
+
 def test_headings_and_titles_are_never_quoted() -> None:
     text = "Missile talks\nThe talks began in Moscow.\n# Background\nThey ended on Tuesday."
     texts = [s.text for s in _score("missile talks background", [_hit(text, 1, title="Missile talks")])]

@@ -30,7 +30,9 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   verb, a quotation), or it asks what will happen and the sentence says, in its own voice,
   what is promised, planned or expected ("has promised to … appoint him prime minister"),
   or it asks how something is done and the sentence says by what means ("fire pellets",
-  "using the telescope", "a technique in which…");
+  "using the telescope", "a technique in which…"); for a question wanting a fact or an
+  entity, also a sentence saying the documents' source doesn't know ("did not clarify how
+  many jobs", "declined to say"): for that detail, the answer the documents hold;
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
   passage's cosine;
 - short: the sentence has fewer than five words;
@@ -95,6 +97,16 @@ _MANNER_CUE = re.compile(
     r"\b(?:by \w+ing|using|uses|utiliz\w*|utilis\w*|techniques?|method\w*|process|through|"
     r"via|in which|works by|involv\w*|relies on|rely on|allow\w*|enabl\w*|fir(?:e|es|ed|ing))\b",
     re.I)
+#: The text saying what it doesn't know: "Specific locations were not provided", "did not
+#: clarify how many jobs", "declined to say". For a question about that detail, this is the
+#: answer the documents hold.
+_UNDISCLOSED = re.compile(
+    r"\b(?:(?:did|does|do|has|have|had|would|could|was|were|is|are)(?: not|n['’]t)"
+    r"(?: immediately| yet)? (?:provide[ds]?|disclose[ds]?|clarif(?:y|ied)|specif(?:y|ied)|"
+    r"reveal(?:ed)?|say|said|confirm(?:ed)?|comment(?:ed)?|respond(?:ed)?|known|clear|"
+    r"available|released?|made public|identif(?:y|ied))|declined to (?:say|comment|"
+    r"disclose|specify|identify|provide|give)|unclear|unknown|undisclosed|not (?:yet )?"
+    r"(?:known|clear|disclosed|released|provided|specified))\b", re.I)
 #: What is planned, promised or expected, said in the text's own voice (not in a quotation:
 #: "'our dialogue will be productive,' Putin told reporters" says nothing of what is next).
 _AHEAD_CUE = re.compile(
@@ -369,6 +381,8 @@ def _cue(intent: Intent, text: str) -> float:
     """1 when the sentence gives what the question's kind asks for in so many words: a reason
     for "why", someone's words (a speech verb or a quotation) for "what did she say", what
     is planned or expected for "what will happen"."""
+    if intent.kind in ("entity", "fact") and _UNDISCLOSED.search(text):
+        return 1.0
     if intent.kind == "reason":
         return float(bool(_REASON_CUE.search(text)))
     if intent.kind == "quote":
