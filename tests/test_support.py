@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from conftest import FakeEmbedder
 
 from qa.answer.intent import intent_of
@@ -102,6 +103,20 @@ def test_words_are_quoted_only_from_a_passage_naming_their_speaker() -> None:
     # Not asking for someone's words, or no one named: the fitted model decides.
     assert not speaker_unnamed(intent_of("Why did the Chinese government object?"), hits)
     assert not speaker_unnamed(intent_of("What did she say?"), hits)
+
+
+@pytest.mark.parametrize(("text", "silent"), [
+    ("Gates met Medvedev on Monday. The talks went well.", True),
+    ("Lavrov stressed that Bush and Gates agreed.", True),  # named, but not the one speaking
+    ("Gates arrived on Monday. He said the talks went well.", False),
+    ("'The talks went well,' said Defence Secretary Robert Gates.", False),
+    ("The talks went well, according to Gates.", False),
+    ("Robert Gates told reporters the talks went well.", False),
+])
+def test_a_named_speaker_must_be_found_speaking(text: str, silent: bool) -> None:
+    hits = [Hit(StoredPassage(1, "d", 0, 0, len(text), None, text, "Talks", None, "s"),
+                1, 1.0, 1, 0.5, 1, 1.0)]
+    assert speaker_unnamed(intent_of("What did Gates say about the talks?"), hits) is silent
 
 
 def test_a_speaker_is_named_by_a_whole_word_and_not_by_a_title() -> None:

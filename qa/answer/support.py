@@ -28,6 +28,7 @@ the answer is supported. Below `abstain_threshold` the answer says the documents
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -38,7 +39,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..index.analysis import TITLES, names
+from ..index.analysis import TITLES, WORD, names
 from .intent import Intent
 from .retrieval import Hit
 from .sentences import ScoredSentence, keyword_share
@@ -139,10 +140,13 @@ def support_features(question: str, hits: Sequence[Hit], scored: Sequence[Scored
 
 def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
     """Whether the question asks what someone named said ("What did the Chinese government
-    say about the talks?") and no passage found names them: their words can only be quoted
-    from a passage that does, so the documents don't hold the answer, however close the
-    passages are to the rest of the question. A rule beside the fitted model, which weighs
-    names and cannot learn this from the few such questions its sources hold.
+    say about the talks?") and no passage found has them say anything: their words can only
+    be quoted from a passage that names them speaking (a speech verb or a quotation in the
+    sentence that names them or the one after it: "Lavrov stressed…", "Rice arrived. She
+    said…"), so the documents don't hold the answer, however close the passages are to the
+    rest of the question ("What did Gates say?" of a story that names Gates only as a guest).
+    A rule beside the fitted model, which weighs names and cannot learn this from the few
+    such questions its sources hold.
 
     Example:
         >>> from qa.answer.intent import intent_of
@@ -159,8 +163,49 @@ def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
     asked = [n for n in asked if n.lower() not in TITLES] or asked
     if not asked:
         return False
-    text = " ".join(f"{h.passage.title} {h.passage.text}" for h in hits).lower()
-    return not any(_mentioned(name, text, whole=True) for name in asked)
+    return not any(_speaks(name, f"{h.passage.title}\n{h.passage.text}")
+                   for h in hits for name in asked)
+
+
+#: A verb reporting speech, or "according to"; the one who speaks stands a few words before it
+#: ("Russian Foreign Minister Sergei Lavrov said") or right after it, in the run of capitalised
+#: words there ("said Defence Secretary Robert Gates", not "stressed that Bush and Gates").
+_SPEECH = re.compile(r"\b(?:said|says|say|told|tells|stressed|added|noted|warned|wrote|writes|"
+                     r"tweeted|posted|announced|argued|claimed|stated|explained|insisted|"
+                     r"replied|responded|urged|called|asked|promised|pledged|vowed|declared|"
+                     r"denied|confirmed|admitted|predicted|suggested|according to)\b", re.I)
+_SPEAKER_BEFORE, _SPEAKER_AFTER = 12, 5
+_PRONOUN_SPEAKS = re.compile(r"^\W*(?:he|she|they|it)\s+(?:\w+\s+)?(?:said|says|told|added|"
+                             r"stressed|noted|warned|wrote|tweeted|explained|insisted)\b", re.I)
+
+
+def _speaks(name: str, text: str) -> bool:
+    """Whether `text` has `name` (a whole word; for a nationality, its country) speak: named
+    just before a speech verb or right after it, or in a sentence with a quotation, or named
+    in a sentence whose next one opens "She said…"."""
+    from ..index.chunking import sentence_spans
+
+    sentences = [text[s.start:s.end] for s in sentence_spans(text)]
+    for i, sentence in enumerate(sentences):
+        lowered = sentence.lower()
+        if not _mentioned(name, lowered, whole=True):
+            continue
+        if _QUOTATION.search(sentence):
+            return True
+        for verb in _SPEECH.finditer(sentence):
+            before = " ".join(WORD.findall(sentence[: verb.start()])[-_SPEAKER_BEFORE:])
+            # "said Defence Secretary Robert Gates": the capitalised run right after it.
+            after = " ".join(itertools.takewhile(
+                lambda w: w[:1].isupper(), WORD.findall(sentence[verb.end():])[:_SPEAKER_AFTER]))
+            if any(_mentioned(name, part.lower(), whole=True) for part in (before, after)):
+                return True
+        if i + 1 < len(sentences) and _PRONOUN_SPEAKS.match(sentences[i + 1]):
+            return True
+    return False
+
+
+#: Words in quotation marks (straight or curly, double or single around several words).
+_QUOTATION = re.compile(r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)")
 
 
 def _mentioned(name: str, text: str, *, whole: bool = False) -> bool:
@@ -179,8 +224,9 @@ def _mentioned(name: str, text: str, *, whole: bool = False) -> bool:
     lowered = re.sub(r"['’]s$", "", name.lower()) if whole else name.lower()
     if (re.search(rf"\b{re.escape(lowered)}\b", text) if whole else lowered in text):
         return True
-    return any(re.search(rf"\b{re.escape(alias)}\b", text)
-               for alias in _DEMONYMS.get(lowered, ()))
+    # "Americans" is "American" in the plural.
+    aliases = _DEMONYMS.get(lowered) or _DEMONYMS.get(lowered.removesuffix("s"), ())
+    return any(re.search(rf"\b{re.escape(alias)}\b", text) for alias in aliases)
 
 
 def _unknown_share(asked: Sequence[str], unseen: Callable[[Sequence[str]], set[str]],
