@@ -100,6 +100,17 @@ def test_he_and_there_resolve_to_the_last_person_and_place() -> None:
     assert "Moscow" in contextual_query("What happened there?", history)
 
 
+def test_a_question_leaving_the_topic_stands_alone_and_its_preamble_is_no_topic() -> None:
+    assert not leans_on_context("Unrelated, but how do you make sourdough?")
+    assert not leans_on_context("OK, different topic - why?")
+    history = [
+        {"role": "user", "content": "OK different topic - did Netflix raise prices?"},
+        {"role": "assistant", "content": "Netflix is raising its prices. [1]"},
+    ]
+    query = contextual_query("By how much?", history)
+    assert "Netflix" in query and "different" not in query and "topic" not in query
+
+
 def test_a_referent_the_topic_names_already_is_not_repeated() -> None:
     history = [
         {"role": "user", "content": "Which senator is Kyrsten Sinema?"},

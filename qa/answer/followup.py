@@ -39,7 +39,11 @@ _TOPIC_TURNS = 3
 #: "Quick one:", "One more thing -", "OK so,": a preamble of these words says nothing about
 #: whether the question leans on the conversation ("one" there is no pronoun).
 _PREAMBLE_WORDS = {"quick", "one", "question", "another", "more", "thing", "ok", "okay", "so",
-                   "hey", "hi", "sorry", "btw", "last", "final", "next", "follow", "up", "a"}
+                   "hey", "hi", "sorry", "btw", "last", "final", "next", "follow", "up", "a",
+                   # "OK, different topic -", "Unrelated, but", "Totally different thing,"
+                   "different", "topic", "subject", "change", "changing", "switching",
+                   "unrelated", "random", "totally", "completely", "anyway", "anyways", "new",
+                   "but", "oh", "well", "now", "right", "alright", "cool", "thanks", "also"}
 _PREAMBLE = re.compile(r"^\s*([\w\s'-]{1,30}?)\s*(?::|\s-+|\s–|\s—|,)\s*(?=\S)")
 
 
@@ -60,6 +64,8 @@ def leans_on_context(question: str) -> bool:
         >>> leans_on_context("Why?"), leans_on_context("Why did residents petition the council?")
         (True, False)
     """
+    if _changes_topic(question):
+        return False
     question = _without_preamble(question)
     lowered = question.lower().strip()
     words = [w.lower() for w in WORD.findall(question)]
@@ -90,6 +96,26 @@ _CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve)$")
 #: next?", "What are the British doing instead?", "Who else…", "…as well?".
 _RELATIVE = re.compile(r"\b(?:next|instead|too|either|as well|afterwards?)\s*[?.!]*\s*$|"
                        r"\b(?:else|instead of that|other than that)\b", re.IGNORECASE)
+
+
+#: Preamble words that say the question leaves the conversation's topic.
+_TOPIC_CHANGE = {"different", "topic", "subject", "change", "changing", "switching",
+                 "unrelated", "random", "new"}
+
+
+def _changes_topic(question: str) -> bool:
+    """Whether `question` opens by leaving the topic ("Unrelated, but…", "OK, different
+    topic -"): whatever follows stands on its own.
+
+    Example:
+        >>> _changes_topic("Unrelated, but how do you make sourdough?")
+        True
+        >>> _changes_topic("Quick one: who won?")
+        False
+    """
+    match = _PREAMBLE.match(question)
+    words = {w.lower() for w in WORD.findall(match.group(1))} if match else set()
+    return bool(words & _TOPIC_CHANGE) and words <= _PREAMBLE_WORDS
 
 
 def _without_preamble(question: str) -> str:
@@ -138,8 +164,10 @@ def contextual_query(question: str, history: Sequence[dict[str, str]],
     recent = turns[-_TOPIC_TURNS:]
     anchor = max((i for i, t in enumerate(recent) if not leans_on_context(t.question)),
                  default=0)
-    context = " ".join(t.question for t in recent[anchor:])
-    own = {w.lower() for w in topic_words(question)}
+    # "OK, different topic -" announces the question; its words are no topic of it or of
+    # the turns after it.
+    context = " ".join(_without_preamble(t.question) for t in recent[anchor:])
+    own = {w.lower() for w in topic_words(_without_preamble(question))}
     last = _first_sentence(turns[-1].answer)
     referents = _referents(question, recent, gender)
     # A pronoun says whom the question is about ("What did she say?": Rice); the other names
@@ -167,7 +195,8 @@ def conversation_topic(history: Sequence[dict[str, str]]) -> str:
         'fast Thwaites glacier retreating'
     """
     turns = _answered(history)[-_TOPIC_TURNS:]
-    return " ".join(dict.fromkeys(w for t in turns for w in topic_words(t.question)))
+    return " ".join(dict.fromkeys(w for t in turns
+                                  for w in topic_words(_without_preamble(t.question))))
 
 
 def last_answer(history: Sequence[dict[str, str]]) -> str:

@@ -523,6 +523,10 @@ def known_persons(texts: Sequence[str], found: Sequence[tuple[Entity, ...]],
     return out
 
 
+#: A range or list cut short after its connector ("13 percent to", "$5 and").
+_DANGLING = re.compile(r"\s*(?:\b(?:to|and|or|from|between)|[-–—])\s*$", re.I)
+_AMOUNT_AFTER = re.compile(r"\s*[$£€]?\d[\d,.]*(?:\s*(?:percent|per cent|%|million|billion|"
+                           r"thousand|degrees?|miles?|kilometers?|km|feet|pounds?|dollars?))?")
 #: A word followed by another ("Comedian " of "Comedian Sarah Silverman").
 _LEADING_WORD = re.compile(r"([\w.’'-]+)\s+(?=\S)")
 _NEXT_NAME = re.compile(r"[ ]([A-Z][\w'’-]*[\w])")
@@ -541,6 +545,9 @@ def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
         'Aaron Judge'
         >>> _whole_name("Babe Ruth’s record", Entity("Babe Ruth’s", 0, 11, "PERSON"), []).text
         'Babe Ruth'
+        >>> _whole_name("by 13 percent to 18 percent", Entity("13 percent to", 3, 16, "PERCENT"),
+        ...             []).text
+        '13 percent to 18 percent'
         >>> _whole_name("Comedian Sarah Silverman used her account",
         ...             Entity("Comedian Sarah Silverman", 0, 24, "PERSON"), []).text
         'Sarah Silverman'
@@ -558,6 +565,11 @@ def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
     possessive = _POSSESSIVE.search(text, start, end)
     if possessive:
         end = possessive.start()
+    # "13 percent to" of "13 percent to 18 percent": the range, whole.
+    dangling = _DANGLING.search(text, start, end)
+    if dangling and entity.label in _MEASURES:
+        rest = _AMOUNT_AFTER.match(text, end)
+        end = rest.end() if rest else dangling.start()
     return (entity if (start, end) == (entity.start, entity.end)
             else Entity(text[start:end], start, end, entity.label))
 
