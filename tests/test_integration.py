@@ -166,6 +166,9 @@ def test_a_name_opening_a_sentence_is_still_a_person(answerer: Answerer) -> None
     # beside it, not Putin further on.
     won = answerer.ask("Who won the Russian election?")
     assert won.short_answer is not None and won.short_answer.text == "Medvedev"
+    # Nor is the "Medvedev" of "talks between Bush and Medvedev" a place.
+    where = answerer.ask("Where were the talks held?")
+    assert where.short_answer is not None and where.short_answer.text == "Moscow"
 
 
 def test_which_president_is_answered_with_a_person(answerer: Answerer) -> None:

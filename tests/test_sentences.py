@@ -120,6 +120,16 @@ def test_a_name_opening_a_sentence_is_a_person_when_its_document_says_so() -> No
     assert [e.text for e in second.wanted if e.label == "PERSON"] == ["Medvedev"]
 
 
+def test_a_surname_taken_for_a_place_is_the_person_unless_something_is_put_at_it() -> None:
+    texts = ["It was Dmitry Medvedev's day.", "Talks between Bush and Medvedev went well.",
+             "Michael Jordan played.", "He grew up in Jordan."]
+    found = [(Entity("Dmitry Medvedev", 7, 22, "PERSON"),), (Entity("Medvedev", 26, 34, "GPE"),),
+             (Entity("Michael Jordan", 0, 14, "PERSON"),), (Entity("Jordan", 14, 20, "GPE"),)]
+    mended = known_persons(texts, found, "aabb")
+    assert [e.label for e in mended[1]] == ["PERSON"]
+    assert [e.label for e in mended[3]] == ["GPE"]
+
+
 def test_only_the_document_naming_a_person_lends_the_name() -> None:
     texts = ["Michael Jordan played.", "Jordan won the match.", "Jordan said no."]
     found = [(Entity("Michael Jordan", 0, 14, "PERSON"),), (Entity("Jordan", 0, 6, "GPE"),),
