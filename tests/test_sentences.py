@@ -230,36 +230,22 @@ def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     assert _score("Why does Russia object?", hits, only_cue)[0].text.startswith("Russia believes")
 
 
-@pytest.mark.parametrize("reason", [
-    "He resigned in July following a series of scandals.",
-    "The brands' growth is in part responsible for her decision to step back.",
-    "The extra cash will help to pay for its investment in original shows.",
+@pytest.mark.parametrize(("question", "cued"), [
+    # Reasons, the way news gives them.
+    ("Why did it happen?", "He resigned in July following a series of scandals."),
+    ("Why did it happen?", "The brands' growth is in part responsible for her decision."),
+    ("Why did it happen?", "The extra cash will help to pay for its investment in shows."),
+    # The means, for "how".
+    ("How does the lab do it?", "Scientists fire pellets of hydrogen fuel into lasers."),
+    # The detail is not known: that is what the documents say about it.
+    ("How many people will lose their jobs?", "The company did not clarify how many jobs."),
+    ("How many people will lose their jobs?", "Specific locations were not provided."),
+    ("How many people will lose their jobs?", "A spokesman declined to say how many."),
 ])
-def test_news_says_why_in_many_words(reason: str) -> None:
+def test_the_cue_marks_the_sentence_giving_what_is_asked(question: str, cued: str) -> None:
     only_cue = SentenceModel(("cue",), (1.0,), 0.0)
-    scored = _score("Why did it happen?", [_hit(f"It happened on Monday. {reason}", 1)], only_cue)
-    assert scored[0].text == reason and scored[1].feature("cue") == 0.0
-
-
-def test_a_how_question_prefers_a_sentence_saying_how() -> None:
-    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
-    manner = "Scientists fire pellets of hydrogen fuel into an array of lasers."
-    scored = _score("How does the lab do it?",
-                    [_hit(f"The lab made history on Monday. {manner}", 1)], only_cue)
-    assert intent_of("How does the lab do it?").kind == "manner"
-    assert scored[0].text == manner and scored[1].feature("cue") == 0.0
-
-
-@pytest.mark.parametrize("silent", [
-    "The company did not clarify how many jobs would be cut.",
-    "Specific locations were not provided by the company.",
-    "A spokesman declined to say how many workers were affected.",
-])
-def test_a_sentence_saying_the_detail_is_not_known_is_a_cue(silent: str) -> None:
-    only_cue = SentenceModel(("cue",), (1.0,), 0.0)
-    scored = _score("How many people will lose their jobs?",
-                    [_hit(f"The chain will close stores this year. {silent}", 1)], only_cue)
-    assert scored[0].text == silent and scored[1].feature("cue") == 0.0
+    scored = _score(question, [_hit(f"It all happened on Monday. {cued}", 1)], only_cue)
+    assert scored[0].text == cued and scored[1].feature("cue") == 0.0
 
 
 def test_headings_and_titles_are_never_quoted() -> None:
@@ -306,40 +292,34 @@ def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
                       question_terms=terms)) == 1
 
 
+def _chosen(question: str, text: str, feature: str, *, margin: float,
+            several: bool = False) -> list[str]:
+    """The sentences `choose` quotes from `text` (not a story's lead) scored on one feature."""
+    scored = _score(question, [_hit(text, 1, ordinal=3)], SentenceModel((feature,), (1.0,), 0.0))
+    return [c.text for c in choose(scored, limit=3, margin=margin, keywords=ANALYZER.keywords,
+                                   question_terms=set(ANALYZER.keywords([question])[0]),
+                                   several=several)]
+
+
 def test_a_sentence_that_only_announces_brings_the_next_along() -> None:
     text = ("Statins lower the risk of stroke. The study has some limitations, however. It "
             "lacked data on diet. Other studies agree.")
-    question = "What are the weaknesses of the study?"
-    scored = _score(question, [_hit(text, 1, ordinal=3)],
-                    SentenceModel(("lexical",), (1.0,), 0.0))
-    terms = set(ANALYZER.keywords([question])[0])
-    chosen = choose(scored, limit=3, margin=0.0, keywords=ANALYZER.keywords,
-                    question_terms=terms)
-    assert [c.text for c in chosen] == ["The study has some limitations, however.",
-                                        "It lacked data on diet."]
+    assert _chosen("What are the weaknesses of the study?", text, "lexical", margin=0.0) == [
+        "The study has some limitations, however.", "It lacked data on diet."]
     # A sentence that says something itself does not.
-    full = _score("Do statins lower the risk of stroke?", [_hit(text, 1, ordinal=3)],
-                  SentenceModel(("lexical",), (1.0,), 0.0))
-    assert len(choose(full, limit=3, margin=0.0, keywords=ANALYZER.keywords,
-                      question_terms={"statin", "lower", "risk", "stroke"})) == 1
+    assert len(_chosen("Do statins lower the risk of stroke?", text, "lexical",
+                       margin=0.0)) == 1
 
 
 def test_a_question_asking_for_several_adds_sentences_naming_others() -> None:
     text = ("Musk mocked Joseph Stalin on Twitter. Comedian Sarah Silverman mocked Musk on "
             "Twitter. Musk was mocked on Twitter by Stalin fans.")
     question = "Which celebrities mocked Musk on Twitter?"
-    scored = _score(question, [_hit(text, 1, ordinal=3)],
-                    SentenceModel(("type_match",), (1.0,), 0.0))
-    terms = set(ANALYZER.keywords([question])[0])
-
-    def texts(several: bool) -> list[str]:
-        return [c.text for c in choose(scored, limit=3, margin=10.0, keywords=ANALYZER.keywords,
-                                       question_terms=terms, several=several)]
-
     assert intent_of(question).several
-    assert len(texts(several=False)) == 1
-    assert texts(several=True)[:2] == ["Musk mocked Joseph Stalin on Twitter.",
-                                       "Comedian Sarah Silverman mocked Musk on Twitter."]
+    assert len(_chosen(question, text, "type_match", margin=10.0)) == 1
+    assert _chosen(question, text, "type_match", margin=10.0, several=True)[:2] == [
+        "Musk mocked Joseph Stalin on Twitter.",
+        "Comedian Sarah Silverman mocked Musk on Twitter."]
 
 
 def test_a_why_answer_without_a_reason_adds_the_sentence_giving_one() -> None:
