@@ -1,7 +1,7 @@
 """Score the answerer on the natural conversations, at three collection sizes.
 
     HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python benchmarks/natural/eval_natural.py \
-        [--sizes single,twenty] [--full] [--no-history] [--split dev|test] \
+        [--sizes single,twenty] [--full] [--no-history] [--split dev|test|fresh] \
         [--verbose] [--json] [--details PATH]
 
 Each conversation of benchmarks/natural/conversations.jsonl is asked turn by turn through
@@ -22,8 +22,10 @@ A turn is right when
 - (not-in-documents turn) the answerer abstained;
 - (overview turn) it did not abstain and at least half of the key phrases appear.
 
-Printed per size, history mode and split: turns right, accuracy on answerable turns (answer and
-overview turns), false abstention on them, and abstention on not-in-documents turns.
+Splits: dev (tuned on), test (never tuned on) and fresh (written later, blind, as a second
+check; see natural_set.py). Printed per size, history mode and split: turns right, accuracy
+on answerable turns (answer and overview turns), false abstention on them, and abstention on
+not-in-documents turns.
 `--no-history` adds a second pass asking every turn alone. `--verbose` lists the wrong turns;
 `--details` writes every turn's outcome as JSON lines; `--json` prints the summary as JSON.
 
