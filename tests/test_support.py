@@ -14,7 +14,7 @@ from qa.answer.sentences import SentenceScorer
 from qa.answer.support import (
     SUPPORT_FEATURES,
     SupportModel,
-    speaker_unnamed,
+    speaker_silent,
     support_features,
 )
 from qa.index.analysis import TextAnalyzer
@@ -96,13 +96,13 @@ def test_words_are_quoted_only_from_a_passage_naming_their_speaker() -> None:
     text = "Russian Foreign Minister Sergei Lavrov said the talks went well."
     hits = [Hit(StoredPassage(1, "d", 0, 0, len(text), None, text, "Talks", None, "s"),
                 1, 1.0, 1, 0.5, 1, 1.0)]
-    assert speaker_unnamed(intent_of("What did the Chinese government say about the talks?"),
+    assert speaker_silent(intent_of("What did the Chinese government say about the talks?"),
                            hits)
-    assert not speaker_unnamed(intent_of("What did Lavrov say about the talks?"), hits)
-    assert not speaker_unnamed(intent_of("What did the Russian side say?"), hits)
+    assert not speaker_silent(intent_of("What did Lavrov say about the talks?"), hits)
+    assert not speaker_silent(intent_of("What did the Russian side say?"), hits)
     # Not asking for someone's words, or no one named: the fitted model decides.
-    assert not speaker_unnamed(intent_of("Why did the Chinese government object?"), hits)
-    assert not speaker_unnamed(intent_of("What did she say?"), hits)
+    assert not speaker_silent(intent_of("Why did the Chinese government object?"), hits)
+    assert not speaker_silent(intent_of("What did she say?"), hits)
 
 
 @pytest.mark.parametrize(("text", "silent"), [
@@ -116,7 +116,7 @@ def test_words_are_quoted_only_from_a_passage_naming_their_speaker() -> None:
 def test_a_named_speaker_must_be_found_speaking(text: str, silent: bool) -> None:
     hits = [Hit(StoredPassage(1, "d", 0, 0, len(text), None, text, "Talks", None, "s"),
                 1, 1.0, 1, 0.5, 1, 1.0)]
-    assert speaker_unnamed(intent_of("What did Gates say about the talks?"), hits) is silent
+    assert speaker_silent(intent_of("What did Gates say about the talks?"), hits) is silent
 
 
 def test_a_speaker_is_named_by_a_whole_word_and_not_by_a_title() -> None:
@@ -124,7 +124,7 @@ def test_a_speaker_is_named_by_a_whole_word_and_not_by_a_title() -> None:
     hits = [Hit(StoredPassage(1, "d", 0, 0, len(text), None, text, "Talks", None, "s"),
                 1, 1.0, 1, 0.5, 1, 1.0)]
     # "King" is inside "Kingdom", and a minister is not this one.
-    assert speaker_unnamed(intent_of("What did King Charles say about the talks?"), hits)
-    assert speaker_unnamed(intent_of("What did Minister Wang Yi say?"), hits)
-    assert not speaker_unnamed(intent_of("What did Minister Lavrov say?"), hits)
-    assert not speaker_unnamed(intent_of("What did Lavrov's spokesman say?"), hits)
+    assert speaker_silent(intent_of("What did King Charles say about the talks?"), hits)
+    assert speaker_silent(intent_of("What did Minister Wang Yi say?"), hits)
+    assert not speaker_silent(intent_of("What did Minister Lavrov say?"), hits)
+    assert not speaker_silent(intent_of("What did Lavrov's spokesman say?"), hits)

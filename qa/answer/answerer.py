@@ -36,7 +36,7 @@ from .overview import overview
 from .question import NOT_FOUND, require_question
 from .retrieval import Filters, Hit, Retriever
 from .sentences import ScoredSentence, SentenceScorer, choose
-from .support import SupportModel, speaker_unnamed, support_features
+from .support import SupportModel, speaker_silent, support_features
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Reading:
         """P(the documents hold the answer), from the bundled support model."""
         if self.signals is None:
             return 1.0
-        if speaker_unnamed(self.intent, self.hits):
+        if speaker_silent(self.intent, self.hits):
             return 0.0
         return SupportModel.bundled().probability(self.signals)
 

@@ -88,10 +88,13 @@ _REASON_CUE = re.compile(
     r"which is why|that's why)\b", re.I)
 
 
+#: Words in quotation marks: straight or curly, double, or single around several words
+#: (an apostrophe is not a quotation mark: "Gates' first meeting").
+QUOTATION = re.compile(r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)")
 _QUOTE_CUE = re.compile(
     r"\b(?:said|says|told|tells|stressed|added|noted|warned|wrote|writes|tweeted|posted|"
     r"announced|argued|claimed|stated|explained|insisted|replied|responded|according to)\b|"
-    r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)", re.I)
+    + QUOTATION.pattern, re.I)
 #: How something is done: "by firing", "using a telescope", "a technique in which…".
 _MANNER_CUE = re.compile(
     r"\b(?:by \w+ing|using|uses|utiliz\w*|utilis\w*|techniques?|method\w*|process|through|"
@@ -112,7 +115,6 @@ _UNDISCLOSED = re.compile(
 _AHEAD_CUE = re.compile(
     r"\b(?:will|would|plans?|planned|promis\w*|pledg\w*|vow\w*|expect\w*|set to|likely|"
     r"going to|intends?|intended|next|upcoming|soon|appoint\w*|successor)\b", re.I)
-_QUOTATION = re.compile(r"[“\"][^”\"]*[”\"]|(?<!\w)'[^']*'(?!\w)")
 _MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
@@ -390,7 +392,7 @@ def _cue(intent: Intent, text: str) -> float:
     if intent.kind == "manner":
         return float(bool(_MANNER_CUE.search(text)))
     if intent.ahead:
-        return float(bool(_AHEAD_CUE.search(_QUOTATION.sub(" ", text))))
+        return float(bool(_AHEAD_CUE.search(QUOTATION.sub(" ", text))))
     return 0.0
 
 

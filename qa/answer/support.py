@@ -42,7 +42,7 @@ import numpy as np
 from ..index.analysis import TITLES, WORD, names
 from .intent import Intent
 from .retrieval import Hit
-from .sentences import ScoredSentence, keyword_share
+from .sentences import QUOTATION, ScoredSentence, keyword_share
 
 #: A nationality in a question is found where the text names the country ("Which American
 #: president…" of a text saying "US President…"); a short list of the commonest in the news.
@@ -138,7 +138,7 @@ def support_features(question: str, hits: Sequence[Hit], scored: Sequence[Scored
     ])
 
 
-def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
+def speaker_silent(intent: Intent, hits: Sequence[Hit]) -> bool:
     """Whether the question asks what someone named said ("What did the Chinese government
     say about the talks?") and no passage found has them say anything: their words can only
     be quoted from a passage that names them speaking (a speech verb or a quotation in the
@@ -150,9 +150,9 @@ def speaker_unnamed(intent: Intent, hits: Sequence[Hit]) -> bool:
 
     Example:
         >>> from qa.answer.intent import intent_of
-        >>> speaker_unnamed(intent_of("What did the Chinese government say?"), [])
+        >>> speaker_silent(intent_of("What did the Chinese government say?"), [])
         True
-        >>> speaker_unnamed(intent_of("What did she say?"), [])
+        >>> speaker_silent(intent_of("What did she say?"), [])
         False
     """
     if intent.kind != "quote":
@@ -190,7 +190,7 @@ def _speaks(name: str, text: str) -> bool:
         lowered = sentence.lower()
         if not _mentioned(name, lowered, whole=True):
             continue
-        if _QUOTATION.search(sentence):
+        if QUOTATION.search(sentence):
             return True
         for verb in _SPEECH.finditer(sentence):
             before = " ".join(WORD.findall(sentence[: verb.start()])[-_SPEAKER_BEFORE:])
@@ -202,10 +202,6 @@ def _speaks(name: str, text: str) -> bool:
         if i + 1 < len(sentences) and _PRONOUN_SPEAKS.match(sentences[i + 1]):
             return True
     return False
-
-
-#: Words in quotation marks (straight or curly, double or single around several words).
-_QUOTATION = re.compile(r"[“\"][^”\"]{3,}[”\"]|(?<!\w)'[^']{3,}'(?!\w)")
 
 
 def _mentioned(name: str, text: str, *, whole: bool = False) -> bool:
