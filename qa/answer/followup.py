@@ -38,12 +38,14 @@ _MAX_TOPIC_WORDS_FOR_NAMES = 1
 _TOPIC_TURNS = 3
 #: "Quick one:", "One more thing -", "OK so,": a preamble of these words says nothing about
 #: whether the question leans on the conversation ("one" there is no pronoun).
+#: Preamble words that say the question leaves the conversation's topic: "OK, different topic
+#: -", "Unrelated, but", "Totally different thing,".
+_TOPIC_CHANGE = {"different", "topic", "subject", "change", "changing", "switching",
+                 "unrelated", "random", "new"}
 _PREAMBLE_WORDS = {"quick", "one", "question", "another", "more", "thing", "ok", "okay", "so",
                    "hey", "hi", "sorry", "btw", "last", "final", "next", "follow", "up", "a",
-                   # "OK, different topic -", "Unrelated, but", "Totally different thing,"
-                   "different", "topic", "subject", "change", "changing", "switching",
-                   "unrelated", "random", "totally", "completely", "anyway", "anyways", "new",
-                   "but", "oh", "well", "now", "right", "alright", "cool", "thanks", "also"}
+                   "totally", "completely", "anyway", "anyways", "but", "oh", "well", "now",
+                   "right", "alright", "cool", "thanks", "also", *_TOPIC_CHANGE}
 _PREAMBLE = re.compile(r"^\s*([\w\s'-]{1,30}?)\s*(?::|\s-+|\s–|\s—|,)\s*(?=\S)")
 
 
@@ -96,11 +98,6 @@ _CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve)$")
 #: next?", "What are the British doing instead?", "Who else…", "…as well?".
 _RELATIVE = re.compile(r"\b(?:next|instead|too|either|as well|afterwards?)\s*[?.!]*\s*$|"
                        r"\b(?:else|instead of that|other than that)\b", re.IGNORECASE)
-
-
-#: Preamble words that say the question leaves the conversation's topic.
-_TOPIC_CHANGE = {"different", "topic", "subject", "change", "changing", "switching",
-                 "unrelated", "random", "new"}
 
 
 def _changes_topic(question: str) -> bool:

@@ -65,6 +65,9 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
 _WHO_IS_NAMED = re.compile(r"^\s*(?i:who(?:['’]s|\s+is|\s+was|\s+are|\s+were))\s+"
                            r"(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
 _WHEN = re.compile(r"\b(?:when|by when|since when)\b", re.I)
+#: "How hot…", "how quickly…": a measure, not a manner.
+_MEASURED = ("far|big|large|tall|high|fast|heavy|hot|cold|warm|deep|wide|strong|small|low|"
+             "close|quickly")
 _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
     # "How much did it cost?" wants a sum of money (or a rise in per cent), not any number.
@@ -73,8 +76,7 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
                 r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), ("MONEY", "PERCENT")),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
     (re.compile(r"\bhow long\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
-    (re.compile(r"\bhow (?:far|big|large|tall|high|fast|heavy|hot|cold|warm|deep|wide|"
-                r"strong|long|small|low|close|quickly)\b", re.I), ("QUANTITY", "CARDINAL")),
+    (re.compile(rf"\bhow (?:{_MEASURED})\b", re.I), ("QUANTITY", "CARDINAL")),
     (_WHEN, _TIME),
     (re.compile(r"\bwhere\b", re.I), _PLACE),
     (re.compile(r"\b(?:who|whom|whose)\b", re.I), _PEOPLE),
@@ -109,8 +111,7 @@ _DEFINITION = re.compile(
 #: "What will happen to Putin?", "What happens next?", "What's next for the bill?".
 _AHEAD = re.compile(r"\bwhat(?:['’]s| is)? (?:(?:will|would|is going to|are going to|could|might)"
                     r" happen|happens (?:next|now)|(?:comes )?next|now)\b", re.I)
-_MANNER = re.compile(r"^\s*how\b(?! (?:many|much|long|old|far|big|large|tall|high|fast|heavy|hot|"
-                     r"cold|warm|deep|wide|strong|small|low|close|quickly)\b)", re.I)
+_MANNER = re.compile(rf"^\s*how\b(?! (?:many|much|long|old|{_MEASURED})\b)", re.I)
 
 
 @dataclass(frozen=True)
