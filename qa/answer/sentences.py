@@ -470,8 +470,7 @@ _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 def known_persons(texts: Sequence[str], found: Sequence[tuple[Entity, ...]],
                   docs: Sequence[str]) -> list[tuple[Entity, ...]]:
-    """The entities of each text, with a person its document names elsewhere added where the
-    text opens with them.
+    """The entities of each text, mended where spaCy missed a person its document names.
 
     spaCy's small pipeline often misses a name that opens a sentence, or tags it as a place or
     an organisation ("Medvedev, who won by a landslide, …": a place, to it), though it tagged
@@ -500,7 +499,7 @@ def known_persons(texts: Sequence[str], found: Sequence[tuple[Entity, ...]],
         for e in ents:
             if e.label in ("GPE", "LOC", "FAC", "NORP"):
                 places.setdefault(doc, Counter())[e.text] += 1
-                if _AT_PLACE.search(text[max(0, e.start - 12):e.start]):
+                if _put_at(text, e):
                     located.setdefault(doc, set()).add(e.text)
             if e.label != "PERSON":
                 continue
@@ -535,7 +534,7 @@ def known_persons(texts: Sequence[str], found: Sequence[tuple[Entity, ...]],
         known_surnames = surnames.get(doc, set()) - located.get(doc, set())
         ents = tuple(Entity(e.text, e.start, e.end, "PERSON")
                      if e.label in _MISTAKEN and _POSSESSIVE.sub("", e.text) in known_surnames
-                     and not _AT_PLACE.search(text[max(0, e.start - 12):e.start]) else e
+                     and not _put_at(text, e) else e
                      for e in ents)
         out.append(ents)
     return out
@@ -546,6 +545,11 @@ _MISTAKEN = {"GPE", "LOC", "FAC", "NORP", "ORG"}
 #: A preposition that puts something at a place, just before a name.
 _AT_PLACE = re.compile(r"\b(?i:in|at|near|from|to|into|across|outside|inside|throughout|"
                        r"via)\s+(?:(?i:the)\s+)?$")
+
+
+def _put_at(text: str, entity: Entity) -> bool:
+    """Whether `text` puts something at `entity` ("in Jordan", "from the Vatican")."""
+    return bool(_AT_PLACE.search(text[max(0, entity.start - 12):entity.start]))
 
 
 #: A range or list cut short after its connector ("13 percent to", "$5 and").
