@@ -10,6 +10,7 @@ from qa.answer.intent import intent_of
 @pytest.mark.parametrize("question", [
     "What is this article about?", "what's this about", "Summarize the documents on missiles",
     "Can you summarise it?", "Give me a quick overview", "What happened in May 2024?",
+    "What's this one about?", "What’s it all about?",
     "What happened last week?", "Any news?", "tl;dr",
 ])
 def test_overview_requests(question: str) -> None:
@@ -30,6 +31,7 @@ def test_overview_requests(question: str) -> None:
     ("What's the date of the vote?", "DATE"),
     ("How hot does the plasma have to get?", "QUANTITY"),
     ("How quickly is the glacier retreating?", "QUANTITY"),
+    ("How often do the blasts happen?", "CARDINAL"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)

@@ -28,9 +28,9 @@ _AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
 
 _OVERVIEW = re.compile(
     r"^\s*(?:(?:so|ok(?:ay)?|and|please)[,\s]+)?(?:"
-    r"what(?:'s| is| are| was)? (?:this|that|the|these|those) (?:article|document|doc|story|"
+    r"what(?:['’]s| is| are| was)? (?:this|that|the|these|those) (?:article|document|doc|story|"
     r"text|piece|report|paper|news|page|file)s? (?:about|on)|"
-    r"what(?:'s| is| are)? (?:it|this|that|they) about|"
+    r"what(?:['’]s| is| are)? (?:it|this|that|they|this one|that one|these ones) (?:all )?about|"
     r"(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me |us )?(?:a |an |the )?"
     r"(?:\w+ )?(?:summary|overview|gist|rundown)|tl;?dr|(?:give me |what is |what's )?the gist)|"
     r"what(?:'s| is)? the (?:news|main point|gist|story)|"
@@ -67,7 +67,7 @@ _WHO_IS_NAMED = re.compile(r"^\s*(?i:who(?:['’]s|\s+is|\s+was|\s+are|\s+were))
 _WHEN = re.compile(r"\b(?:when|by when|since when)\b", re.I)
 #: "How hot…", "how quickly…": a measure, not a manner.
 _MEASURED = ("far|big|large|tall|high|fast|heavy|hot|cold|warm|deep|wide|strong|small|low|"
-             "close|quickly")
+             "close|quickly|often|frequently")
 _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\bhow (?:many|few)\b", re.I), _COUNT),
     # "How much did it cost?" wants a sum of money (or a rise in per cent), not any number.
