@@ -609,6 +609,9 @@ _STRETCH = re.compile(rf"(?i:\b(?:\d[\d,.]*|{NUMBER_WORDS}|several|few|many)[\s-
                       r"months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries)"
                       r"(?:[\s-]+(?:long|old))?)$")
 _AGO = re.compile(r"^\s*(?i:ago|earlier|later|before|after|from now)\b")
+#: "during the next three months", "within two weeks", "in 10 days": when, counted from now.
+_AHEAD_OF = re.compile(r"(?i:\b(?:next|coming|within|in)\s+(?:the\s+)?(?:next\s+)?"
+                       r"(?:\d[\d,.]*|[a-z]+)[\s-]+\w+)$")
 
 
 def _is_stretch(text: str, entity: Entity) -> bool:
@@ -622,8 +625,13 @@ def _is_stretch(text: str, entity: Entity) -> bool:
         False
         >>> _is_stretch("in the 13th century", Entity("the 13th century", 3, 19, "DATE"))
         False
+        >>> _is_stretch("during the next three months", Entity("the next three months", 7, 28,
+        ...                                                    "DATE"))
+        False
     """
-    return bool(_STRETCH.search(entity.text)) and not _AGO.match(text[entity.end:])
+    return (bool(_STRETCH.search(entity.text)) and not _AGO.match(text[entity.end:])
+            and not _AHEAD_OF.search(f"{text[max(0, entity.start - 12):entity.start]}"
+                                     f"{entity.text}"))
 
 
 def _is_age(text: str) -> bool:
