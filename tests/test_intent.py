@@ -50,6 +50,8 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     ("What can keep an object from moving when it is pushed?", "fact"),
     ("What did the man who won say?", "quote"), ("What did she post?", "quote"),
     ("What does it mean?", "fact"), ("What is the plan?", "definition"),
+    # A noun after a verb is its subject, not the kind of answer wanted.
+    ("What is the president doing?", "fact"), ("What are people calling the planet now?", "fact"),
     ("Why did they leave when it rained?", "reason"),
     # Contractions ask the same: "What's" is "What is", with either apostrophe.
     ("What's thundersnow?", "definition"), ("Who’s Sergei Lavrov?", "definition"),

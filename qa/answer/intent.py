@@ -93,8 +93,15 @@ _WHO_IS_THE = re.compile(r"\bwho(?:'s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be)\
 _AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
 _WHICH = re.compile(r"\b(?:which|what)\s+(\w+)(?:\s+(\w+))?", re.I)
 #: "What is the capital…", "what are the dates?": the noun after "the" names the kind.
+#: Only a noun that ends the question or comes before a preposition is what is asked for:
+#: not "the president" of "What is the president doing?".
 _WHAT_IS_THE = re.compile(r"\bwhat(?:['’]s|\s+is|\s+are|\s+was|\s+were|\s+will\s+be)\s+"
-                          r"(?:the|its|their|his|her)\s+([\w-]+)(?:\s+([\w-]+))?", re.I)
+                          r"(?:the|its|their|his|her)\s+(?:[\w-]+\s+)?([\w-]+)"
+                          r"(?=\s*(?:[?.!,]|$)|\s+(?:of|in|on|for|at|from|that|who|which|where|"
+                          r"when|now|today|again|this|these)\b)", re.I)
+#: "What are people calling it?": after a verb, the noun is the subject, not the kind asked.
+_AUXILIARIES = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "will",
+                "would", "can", "could", "should", "may", "might", "must"}
 _REASON = re.compile(r"\b(?:why|how come|what (?:is|was|were|are) the reasons?|for what reason)\b",
                      re.I)
 #: "What did Lavrov say?", "what did she post?": words someone said or wrote.
@@ -185,7 +192,8 @@ def intent_of(question: str) -> Intent:
     if which:
         # "Which country…", "which American president…": the noun is one of the next two
         # words; "What did she say?" names none, and wants a fact.
-        labels = _head_labels(which.groups())
+        nouns = which.groups() if which.group(1).lower() not in _AUXILIARIES else ()
+        labels = _head_labels(nouns)
         found.append((which.start(), 30, Intent("entity", labels) if labels else Intent("fact")))
     what_is = _WHAT_IS_THE.search(question)
     labels = _head_labels(what_is.groups()) if what_is else ()
