@@ -104,3 +104,12 @@ def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
 ])
 def test_some_questions_ask_for_several(question: str, several: bool) -> None:
     assert intent_of(question).several is several
+
+
+@pytest.mark.parametrize(("question", "naming"), [
+    ("What's the name of the method the lab uses?", True), ("What is it called?", True),
+    ("What are people calling the planet now?", True), ("What nickname did it get?", True),
+    ("What is a chiropractor?", False), ("What did Lavrov say?", False),
+])
+def test_some_questions_ask_what_a_thing_is_called(question: str, naming: bool) -> None:
+    assert intent_of(question).naming is naming

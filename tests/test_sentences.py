@@ -237,6 +237,9 @@ def test_a_why_question_prefers_a_sentence_giving_a_reason() -> None:
     ("Why did it happen?", "The extra cash will help to pay for its investment in shows."),
     # The means, for "how".
     ("How does the lab do it?", "Scientists fire pellets of hydrogen fuel into lasers."),
+    # A name: "known as", or a term in quotation marks (not any quotation).
+    ("What's the name of the method?", "It works by what's known as inertial fusion."),
+    ("What are people calling the planet?", 'Saturn is now the "moon king" of the system.'),
     # The detail is not known: that is what the documents say about it.
     ("How many people will lose their jobs?", "The company did not clarify how many jobs."),
     ("How many people will lose their jobs?", "Specific locations were not provided."),

@@ -115,6 +115,11 @@ _DEFINITION = re.compile(
     r"^\s*(?:what|who)(?:['’]s|\s+is|\s+are|\s+was|\s+were)\s+(?!(?:the\s+|a\s+)?(?:name|number|"
     r"population|size|date|year|time|cost|price|age|height|length|distance|amount|percentage)"
     r"\b)((?:[\w'’.-]+\s*){1,7})\??\s*$", re.I)
+#: "What's the name of the method…?", "What is it called?", "What are people calling it?",
+#: "What nickname…": what something is called.
+_NAMING = re.compile(r"\bwhat(?:['’]s| is| was| are| were)? (?:the|its|their|his|her) (?:\w+ )?"
+                     r"names?\b|\bwhat\b.*\b(?:called|calling|call|nicknamed?|known as|dubbed)\b|"
+                     r"\bwhat (?:\w+ )?nicknames?\b", re.I)
 #: "What will happen to Putin?", "What happens next?", "What's next for the bill?".
 _AHEAD = re.compile(r"\bwhat(?:['’]s| is)? (?:(?:will|would|is going to|are going to|could|might)"
                     r" happen|happens (?:next|now)|(?:comes )?next|now)\b", re.I)
@@ -132,7 +137,9 @@ class Intent:
     is asked about ("the Chinese government" in "What did the Chinese government say…");
     `ahead` for "what will happen…", "what happens next": what is planned, promised or
     expected; `several` for an entity question asking for more than one ("Which countries…",
-    "Who are its competitors?"): each sentence naming another one adds to the answer."""
+    "Who are its competitors?"): each sentence naming another one adds to the answer;
+    `naming` for a question asking what something is called ("What's the name of the
+    method…?", "What are people calling the planet?")."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
@@ -142,6 +149,7 @@ class Intent:
     speaker: str = ""
     ahead: bool = False
     several: bool = False
+    naming: bool = False
 
 
 def intent_of(question: str) -> Intent:
@@ -212,6 +220,8 @@ def intent_of(question: str) -> Intent:
         return Intent("definition")
     if chosen.kind == "fact" and _AHEAD.search(question):
         return replace(chosen, ahead=True)
+    if chosen.kind in ("fact", "definition") and _NAMING.search(question):
+        return replace(chosen, kind="fact", naming=True)
     return chosen
 
 

@@ -30,7 +30,9 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
   verb, a quotation), or it asks what will happen and the sentence says, in its own voice,
   what is promised, planned or expected ("has promised to … appoint him prime minister"),
   or it asks how something is done and the sentence says by what means ("fire pellets",
-  "using the telescope", "a technique in which…"); for a question wanting a fact or an
+  "using the telescope", "a technique in which…"), or it asks what something is called and
+  the sentence names it ("what's known as", a short term in quotation marks); for a question
+  wanting a fact or an
   entity, also a sentence saying the documents' source doesn't know ("did not clarify how
   many jobs", "declined to say"): for that detail, the answer the documents hold;
 - rank, passage: the retrieval rank of its document (among the documents retrieved) and its
@@ -110,6 +112,11 @@ _UNDISCLOSED = re.compile(
     r"available|released?|made public|identif(?:y|ied))|declined to (?:say|comment|"
     r"disclose|specify|identify|provide|give)|unclear|unknown|undisclosed|not (?:yet )?"
     r"(?:known|clear|disclosed|released|provided|specified))\b", re.I)
+#: A sentence giving something's name: "what's known as", "called", "dubbed", "nicknamed", or
+#: a term of at most `_TERM_WORDS` words in quotation marks.
+_TERM_WORDS = 5
+_NAMED_CUE = re.compile(r"\b(?:known as|called|dubbed|named|nicknamed|nickname|so-called|termed|"
+                        r"the name)\b", re.I)
 #: What is planned, promised or expected, said in the text's own voice (not in a quotation:
 #: "'our dialogue will be productive,' Putin told reporters" says nothing of what is next).
 _AHEAD_CUE = re.compile(
@@ -393,6 +400,9 @@ def _cue(intent: Intent, text: str) -> float:
         return float(bool(_MANNER_CUE.search(text)))
     if intent.ahead:
         return float(bool(_AHEAD_CUE.search(QUOTATION.sub(" ", text))))
+    if intent.naming:  # "what's known as", or a term in quotation marks ("moon king")
+        return float(bool(_NAMED_CUE.search(text)) or any(
+            len(q.group().split()) <= _TERM_WORDS for q in QUOTATION.finditer(text)))
     return 0.0
 
 
