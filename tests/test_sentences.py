@@ -270,6 +270,13 @@ def test_won_is_a_word_but_won_t_is_not_a_win() -> None:
     assert ANALYZER.keywords(["It won't work.", "It won’t work."]) == [["work"], ["work"]]
 
 
+def test_the_month_may_is_a_keyword_and_the_verb_is_not() -> None:
+    asked, said, modal = ANALYZER.keywords(["How many fires were there in May?",
+                                            "In May, it detected 2,287 fires.", "It may rain."])
+    assert "maymonth" in asked and "maymonth" in said and modal == ["rain"]
+    assert ANALYZER.background_rarity("fires in May")["maymonth"] > 0
+
+
 def test_the_collection_takes_over_as_it_grows() -> None:
     idf = {"missil": 0.1}
     small = keyword_weights("missile", ANALYZER, idf, 10)["missil"]

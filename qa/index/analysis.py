@@ -50,6 +50,15 @@ _ZIPF_CEILING = 7.5
 _MAX_RARITY = 6.0
 #: A word as follow-ups and names see it (letters, digits, apostrophes, hyphens).
 _WONT = re.compile(r"\bwon['’]t\b", re.I)
+#: "May" the month (capitalised, not opening the text: "in May", "May 2024"), not the modal
+#: verb the stop list drops; it stands as one keyword of its own.
+_MAY = re.compile(r"(?<=[\w,;:]\s)May\b|\bMay(?=\s+\d)")
+
+
+def _normalised(text: str) -> str:
+    """`text` with the words the stop list would misread spelled out: "won't" → "will not",
+    the month "May" → "maymonth" (a keyword, rare in general English like a name)."""
+    return _MAY.sub("maymonth", _WONT.sub("will not", text))
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 #: Words that name a number ("two", "hundreds", "half"), for telling a count from a vague amount.
 NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -109,7 +118,7 @@ class TextAnalyzer:
 
         skip = _stop_set(self.keyword_stopwords)
         out: dict[str, float] = {}
-        for word in _pattern(self.token_pattern).findall(text.lower()):
+        for word in _pattern(self.token_pattern).findall(_normalised(text).lower()):
             if word in skip:
                 continue
             rarity = min(_MAX_RARITY, max(0.0, _ZIPF_CEILING - zipf_frequency(word, "en")))
@@ -126,8 +135,9 @@ class TextAnalyzer:
 
     def keywords(self, texts: Sequence[str]) -> list[list[str]]:
         """The topic words of each text, stemmed as BM25 stems them (so they match its
-        vocabulary), without the 179 stop words ("won't" is "will not", not a win)."""
-        texts = [_WONT.sub("will not", t) for t in texts]
+        vocabulary), without the 179 stop words ("won't" is "will not", not a win; "in May"
+        keeps the month)."""
+        texts = [_normalised(t) for t in texts]
         result: list[list[str]] = self._tokenize(texts, self.keyword_stopwords, return_ids=False)
         return result
 
