@@ -25,7 +25,7 @@ from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import (
-    contextual_query,
+    contextual_queries,
     conversation_topic,
     gender_in,
     last_answer,
@@ -197,7 +197,10 @@ class Answerer:
         arguments are `ask`'s."""
         question = require_question(question)
         began = time.perf_counter()
-        query = contextual_query(question, history, self.gender)
+        # The last answer's names help find the passage, but among its sentences they would
+        # only pull back the one that answered last time ("How many were aboard?" after
+        # "Where did the yacht sink?"): sentences are scored without them.
+        query, scoring = contextual_queries(question, history, self.gender)
         intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
         about = last_quote(history)
@@ -210,10 +213,6 @@ class Answerer:
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when, context=context)
         retrieved = time.perf_counter()
-        # The last answer's names help find the passage, but among its sentences they would
-        # only pull back the one that answered last time ("How many were aboard?" after
-        # "Where did the yacht sink?"): sentences are scored without them.
-        scoring = contextual_query(question, history, self.gender, names_carried=False)
         scored = self._score(scoring, question, hits[: self.settings.answer_passages], intent,
                              last_answer(history), named=query)
         signals = self.support_features(question, query, hits, scored, intent)

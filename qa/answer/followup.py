@@ -139,13 +139,8 @@ _GENDER_EVIDENCE = 2
 
 def contextual_query(question: str, history: Sequence[dict[str, str]],
                      gender: Gender | None = None, *, names_carried: bool = True) -> str:
-    """The retrieval query for `question` given the earlier `history` turns.
-
-    Returns the question unchanged when it stands alone or no earlier question was answered;
-    otherwise the question followed by the conversation's topic words, the last answer's
-    names (for a bare follow-up; not when `names_carried` is False, as for scoring the
-    sentences of passages already found) and what its pronouns refer to (`gender`, when
-    given, tells whom "she" and "he" can mean).
+    """The retrieval query for `question` given the earlier `history` turns (the first of
+    `contextual_queries`; with `names_carried` False, the second).
 
     Example:
         >>> contextual_query("By when?", [
@@ -153,27 +148,47 @@ def contextual_query(question: str, history: Sequence[dict[str, str]],
         ...     {"role": "assistant", "content": "In Poland and the Czech Republic. [1]"}])
         'By when? US base missile shield Poland Czech Republic'
     """
+    searched, scored = contextual_queries(question, history, gender)
+    return searched if names_carried else scored
+
+
+def contextual_queries(question: str, history: Sequence[dict[str, str]],
+                       gender: Gender | None = None) -> tuple[str, str]:
+    """The query to search for `question` given the earlier `history` turns, and the one to
+    score the sentences of the passages found.
+
+    Each is the question unchanged when it stands alone or no earlier question was answered;
+    otherwise the question followed by the conversation's topic words and what its pronouns
+    refer to (`gender`, when given, tells whom "she" and "he" can mean). The search query of a
+    bare follow-up also carries the last answer's names: they help find its passage, but among
+    that passage's sentences they would only pull back the one that answered last time.
+    """
     question = question.strip()
     turns = _answered(history)
     if not turns or not leans_on_context(question):
-        return question
+        return question, question
     # The last self-contained question names the topic; later follow-ups add to it.
     recent = turns[-_TOPIC_TURNS:]
     anchor = max((i for i, t in enumerate(recent) if not leans_on_context(t.question)),
                  default=0)
     # "OK, different topic -" announces the question; its words are no topic of it or of
     # the turns after it.
-    context = " ".join(_without_preamble(t.question) for t in recent[anchor:])
+    context = topic_words(" ".join(_without_preamble(t.question) for t in recent[anchor:]))
     own = {w.lower() for w in topic_words(_without_preamble(question))}
-    last = _first_sentence(turns[-1].answer)
     referents = _referents(question, recent, gender)
     # A pronoun says whom the question is about ("What did she say?": Rice); the other names
     # of the last answer would only pull back the sentence that answered it.
-    carried = (names(last) if names_carried and len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES
-               and not referents else [])
-    extra = list(dict.fromkeys(w for w in topic_words(context) + carried if w.lower() not in own))
-    # A referent whose words are all there already ("Kyrsten Sinema" after a question naming
-    # her) is not said twice.
+    carried = (names(_first_sentence(turns[-1].answer))
+               if len(own) <= _MAX_TOPIC_WORDS_FOR_NAMES and not referents else [])
+    return (_with_words(question, own, context + carried, referents),
+            _with_words(question, own, context, referents))
+
+
+def _with_words(question: str, own: set[str], words: Sequence[str],
+                referents: Sequence[str]) -> str:
+    """`question` followed by those of `words` it doesn't say itself, then the referents not
+    already said ("Kyrsten Sinema" after a question naming her is not said twice)."""
+    extra = list(dict.fromkeys(w for w in words if w.lower() not in own))
     said = own | {w.lower() for w in extra}
     extra += [r for r in dict.fromkeys(referents)
               if not all(part.lower() in said for part in r.split())]
