@@ -61,15 +61,6 @@ def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind
 
 
-@pytest.mark.parametrize(("question", "ahead"), [
-    ("What will happen to Putin?", True), ("What happens next?", True),
-    ("What's next for the bill?", True), ("What happened next?", False),
-    ("What will the plan cost?", False), ("Why will it happen?", False),
-])
-def test_what_will_happen_asks_what_is_planned_or_expected(question: str, ahead: bool) -> None:
-    assert intent_of(question).ahead is ahead
-
-
 @pytest.mark.parametrize(("question", "counted"), [
     ("How many subscribers does Netflix have?", "subscribers"),
     ("How many new moons were found?", "moons"), ("How much snow is expected?", "snow"),
@@ -96,20 +87,23 @@ def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
     assert intent_of("Who won?").labels == ("PERSON", "ORG", "NORP", "GPE")
 
 
-@pytest.mark.parametrize(("question", "several"), [
-    ("Which countries would host the shield?", True), ("Who are its competitors?", True),
-    ("Who were the co-hosts?", True), ("What are the dates?", True),
-    ("Which country would host the shield?", False),
-    ("Who is the captain?", False), ("Which American president is mentioned?", False),
+@pytest.mark.parametrize(("question", "flag", "expected"), [
+    # ahead: what is planned or expected.
+    ("What will happen to Putin?", "ahead", True), ("What happens next?", "ahead", True),
+    ("What's next for the bill?", "ahead", True), ("What happened next?", "ahead", False),
+    ("What will the plan cost?", "ahead", False), ("Why will it happen?", "ahead", False),
+    # several: more than one of the kind wanted.
+    ("Which countries would host the shield?", "several", True),
+    ("Who are its competitors?", "several", True), ("Who were the co-hosts?", "several", True),
+    ("What are the dates?", "several", True),
+    ("Which country would host the shield?", "several", False),
+    ("Who is the captain?", "several", False),
+    ("Which American president is mentioned?", "several", False),
+    # naming: what a thing is called.
+    ("What's the name of the method the lab uses?", "naming", True),
+    ("What is it called?", "naming", True), ("What are people calling the planet now?", "naming", True),
+    ("What nickname did it get?", "naming", True), ("What is a chiropractor?", "naming", False),
+    ("What did Lavrov say?", "naming", False),
 ])
-def test_some_questions_ask_for_several(question: str, several: bool) -> None:
-    assert intent_of(question).several is several
-
-
-@pytest.mark.parametrize(("question", "naming"), [
-    ("What's the name of the method the lab uses?", True), ("What is it called?", True),
-    ("What are people calling the planet now?", True), ("What nickname did it get?", True),
-    ("What is a chiropractor?", False), ("What did Lavrov say?", False),
-])
-def test_some_questions_ask_what_a_thing_is_called(question: str, naming: bool) -> None:
-    assert intent_of(question).naming is naming
+def test_a_question_s_flags(question: str, flag: str, expected: bool) -> None:
+    assert getattr(intent_of(question), flag) is expected
