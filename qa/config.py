@@ -35,6 +35,7 @@ ENV_VARS = {
     "QA_EMBEDDING_CACHE": "embedding_cache",
     "QA_TOP_K": "top_k",
     "QA_CONTEXT_WEIGHT": "context_weight",
+    "QA_FOCUS_WEIGHT": "focus_weight",
     "QA_HOST": "host",
     "QA_PORT": "port",
     "QA_ABSTAIN_THRESHOLD": "abstain_threshold",
@@ -138,6 +139,11 @@ class Settings:
     # this weight (0: off): "Which journal published the research?" in a chat about one study
     # finds that study's journal first, while a new topic still finds its own passages.
     context_weight: float = 0.75
+    # ...and every question after an answer is also searched within the documents the last
+    # `focus_turns` answers quoted, joining the fusion with this weight (0: off): in a large
+    # collection a conversation stays with its story unless the question finds a better one.
+    focus_weight: float = 0.5
+    focus_turns: int = 2
     # Near-duplicates: hits whose vectors are at least this similar to a better hit are dropped.
     duplicate_cosine: float = 0.95
     # Answering: sentences are drawn from the top `answer_passages` passages and scored by a

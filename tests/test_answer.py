@@ -98,6 +98,28 @@ def test_a_follow_up_is_supported_by_its_own_words_not_the_carried_topic(
     assert reading.signals[SUPPORT_FEATURES.index("coverage")] == 0.0  # nothing says what
 
 
+def test_the_documents_a_conversation_quoted_are_found_from_its_text(
+        answerer: Answerer) -> None:
+    store = answerer.retriever.store
+    ids = {r.title: r.doc_id for r in store.catalog.documents()}
+    history = [{"role": "user", "content": "Where did the zebras come from?"},
+               {"role": "assistant", "content": "Kenya — Zebras arrived from Kenya on  Monday. "
+                "[1] Visitors can see them from June. [2]"},
+               {"role": "user", "content": "What about taxes?"},
+               {"role": "assistant", "content": NOT_FOUND},  # no answer: no document
+               {"role": "user", "content": "When are forms due?"},
+               {"role": "assistant", "content": "Forms are due in April. [1]"}]
+    assert answerer.conversation_documents(history) == [ids["Tax rules"], ids["Zoo news"]]
+    # Only the last `focus_turns` answers count; text no document holds counts for nothing.
+    unquoted = [{"role": "user", "content": "And?"},
+                {"role": "assistant", "content": "Nothing here says this. [1]"}]
+    assert answerer.conversation_documents([*history[:2], *unquoted]) == [ids["Zoo news"]]
+    one = Answerer(answerer.retriever, answerer.settings.with_overrides(focus_turns=1))
+    assert one.conversation_documents(history) == [ids["Tax rules"]]
+    off = Answerer(answerer.retriever, answerer.settings.with_overrides(focus_weight=0.0))
+    assert off.conversation_documents(history) == []
+
+
 def test_ask_answers_from_what_read_reads(answerer: Answerer) -> None:
     reading = answerer.read("When did the zebras arrive from Kenya?")
     assert reading.intent.kind == "entity" and reading.hits and reading.scored

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer.followup import contextual_query, gender_in, leans_on_context
+from qa.answer.followup import (
+    changes_topic,
+    contextual_query,
+    gender_in,
+    leans_on_context,
+)
 
 HISTORY = [
     {"role": "user", "content": "What did Putin say about the letter from Bush?"},
@@ -109,6 +114,22 @@ def test_a_question_leaving_the_topic_stands_alone_and_its_preamble_is_no_topic(
     ]
     query = contextual_query("By how much?", history)
     assert "Netflix" in query and "different" not in query and "topic" not in query
+
+
+@pytest.mark.parametrize("question", [
+    "Now, about the fusion experiment: where did it happen?",
+    "Switching to the whales in Scotland: has a stranding like that happened before?",
+    "Now the superyacht: who built it?",
+    "Back to tennis - who did he beat?",
+])
+def test_a_question_naming_the_topic_it_turns_to_stands_alone(question: str) -> None:
+    assert changes_topic(question) and not leans_on_context(question)
+
+
+@pytest.mark.parametrize("question", ["Quick one: who won?", "So, what did she say?",
+                                      "Also - why?"])
+def test_a_preamble_of_filler_words_names_no_topic(question: str) -> None:
+    assert not changes_topic(question)
 
 
 def test_a_referent_the_topic_names_already_is_not_repeated() -> None:

@@ -116,3 +116,31 @@ def test_a_conversation_s_topic_tips_a_vague_question_towards_its_story(
     off = Retriever(store, fake, settings.with_overrides(context_weight=0.0))
     assert off.search(question, k=2, context="Thwaites glacier retreating")[0].passage.title \
         == "Stroke"
+
+
+def test_a_conversation_s_documents_keep_a_question_with_them(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    # Two stories of elections; the conversation has been reading the second.
+    write(tmp_path / "d" / "france.txt", "France\n\nThe election was won by Macron. Macron won "
+          "the election again.")
+    write(tmp_path / "d" / "russia.txt", "Russia\n\nMedvedev took office in May. Turnout was "
+          "high in the election.")
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    russia = next(r.doc_id for r in store.catalog.documents() if r.title == "Russia")
+    question = "Who won the election?"
+    retriever = Retriever(store, fake, settings.with_overrides(focus_weight=1.0))
+    assert retriever.search(question, k=1)[0].passage.title == "France"
+    focused = retriever.search(question, k=1, focus=[russia])
+    assert focused[0].passage.title == "Russia"
+    # The passage the focus displaced is still found, after the others: how close the
+    # collection comes to the question does not shrink with a focus.
+    assert [h.passage.title for h in focused] == ["Russia", "France"]
+    assert [h.fused_rank for h in focused] == [1, 2]
+    off = Retriever(store, fake, settings.with_overrides(focus_weight=0.0))
+    assert off.search(question, k=1, focus=[russia])[0].passage.title == "France"
+    # A focus on every document only repeats the searches: nothing changes.
+    everything = [r.doc_id for r in store.catalog.documents()]
+    assert [h.passage_id for h in retriever.search(question, k=2, focus=everything)] == \
+        [h.passage_id for h in retriever.search(question, k=2)]

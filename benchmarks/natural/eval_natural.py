@@ -97,6 +97,9 @@ class Outcome:
     #: gold answer string.
     short: str | None = None
     short_right: bool = False
+    #: Whether the first citation is from one of the conversation's own articles (None when
+    #: nothing was cited): at the larger sizes, a miss with False here is a retrieval miss.
+    on_article: bool | None = None
 
 
 def main() -> None:
@@ -255,10 +258,21 @@ def ask_conversation(answerer: Answerer, conversation: Conversation, size: str,
         out.append(Outcome(conversation.id, conversation.split, size, mode, number, turn.kind,
                            turn.q, is_right(turn, answer), answer.abstained, answer.answer,
                            answer.query_used, answer.support, short,
-                           short is not None and short_holds(short, turn.answers)))
+                           short is not None and short_holds(short, turn.answers),
+                           _on_article(answer, conversation.articles)))
         history += [{"role": "user", "content": turn.q},
                     {"role": "assistant", "content": answer.answer}]
     return out
+
+
+def _on_article(answer: Answer, articles: Sequence[str]) -> bool | None:
+    """Whether `answer`'s first citation comes from one of `articles` (the seed by its file,
+    a news article by the `#id` its JSONL source ends with)."""
+    if not answer.citations:
+        return None
+    source = answer.citations[0].source
+    return any(source == str(SEED.resolve()) if a == SEED_ID else source.endswith("#" + a)
+               for a in articles)
 
 
 def is_right(turn: Turn, answer: Answer) -> bool:

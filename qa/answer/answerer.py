@@ -25,11 +25,13 @@ from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import (
+    changes_topic,
     contextual_queries,
     conversation_topic,
     gender_in,
     last_answer,
     last_quote,
+    quoted_sentences,
 )
 from .intent import Intent, intent_of
 from .overview import overview
@@ -150,6 +152,7 @@ class Answerer:
             retriever.embedder, SentenceVectors(settings.sentences_path))
         self._sentence_scorer: SentenceScorer | None = None
         self._genders: dict[str, str | None] = {}
+        self._sources: dict[str, str | None] = {}
         retriever.store.analyzer.prepare()
 
     def reloaded(self) -> Answerer:
@@ -210,8 +213,9 @@ class Answerer:
         # A question that stands on its own is still searched with a lean towards the
         # conversation's topic (a follow-up's query carries it already).
         context = conversation_topic(history) if query == question else ""
+        focus = [] if changes_topic(question) else self.conversation_documents(history)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
-                                     boost=when, context=context)
+                                     boost=when, context=context, focus=focus)
         retrieved = time.perf_counter()
         scored = self._score(scoring, question, hits[: self.settings.answer_passages], intent,
                              last_answer(history), named=query)
@@ -294,6 +298,30 @@ class Answerer:
         self._genders[name] = found
         return found
 
+    def conversation_documents(self, history: Sequence[dict[str, str]]) -> list[str]:
+        """The ids of the documents the conversation's last `focus_turns` answers quoted,
+        newest first, found from the quoted text itself (a client sends only the texts)."""
+        if self.settings.focus_weight <= 0:
+            return []
+        found = (self._document_quoting(s)
+                 for s in quoted_sentences(history, self.settings.focus_turns))
+        return list(dict.fromkeys(doc for doc in found if doc is not None))
+
+    def _document_quoting(self, sentence: str) -> str | None:
+        """The id of the document holding `sentence` verbatim (None: none of the passages
+        BM25 finds for it does; the index changed, or the text was not a quotation)."""
+        if sentence in self._sources:
+            return self._sources[sentence]
+        store = self.retriever.store
+        wanted = _SPACES.sub(" ", sentence).strip()
+        ids, _ = store.lexical.search(sentence, _QUOTE_CANDIDATES)
+        found = next((p.doc_id for p in store.catalog.passages([int(i) for i in ids])
+                      if wanted and wanted in _SPACES.sub(" ", p.text)), None)
+        if len(self._sources) >= _GENDER_MEMO:
+            self._sources.clear()
+        self._sources[sentence] = found
+        return found
+
     def support_features(self, question: str, query: str, hits: Sequence[Hit],
                          scored: Sequence[ScoredSentence], intent: Intent) -> np.ndarray:
         """The signals the support model weighs, for one question's hits and sentences."""
@@ -331,6 +359,9 @@ class Answerer:
 #: names' answers are remembered.
 _GENDER_PASSAGES = 5
 _GENDER_MEMO = 1000
+#: How many passages BM25 finds for a quoted sentence, one of which should hold it.
+_QUOTE_CANDIDATES = 3
+_SPACES = re.compile(r"\s+")
 
 
 def short_answer(best: ScoredSentence, query_terms: Sequence[str],

@@ -66,7 +66,7 @@ def leans_on_context(question: str) -> bool:
         >>> leans_on_context("Why?"), leans_on_context("Why did residents petition the council?")
         (True, False)
     """
-    if _changes_topic(question):
+    if changes_topic(question):
         return False
     question = _without_preamble(question)
     lowered = question.lower().strip()
@@ -100,19 +100,31 @@ _RELATIVE = re.compile(r"\b(?:next|instead|too|either|as well|afterwards?)\s*[?.
                        r"\b(?:else|instead of that|other than that)\b", re.IGNORECASE)
 
 
-def _changes_topic(question: str) -> bool:
+def changes_topic(question: str) -> bool:
     """Whether `question` opens by leaving the topic ("Unrelated, but…", "OK, different
-    topic -"): whatever follows stands on its own.
+    topic -") or by naming the one it turns to ("Switching to the whales in Scotland:",
+    "Now, about the fusion experiment:", "Back to tennis -"): whatever follows stands on its
+    own.
 
     Example:
-        >>> _changes_topic("Unrelated, but how do you make sourdough?")
+        >>> changes_topic("Unrelated, but how do you make sourdough?")
         True
-        >>> _changes_topic("Quick one: who won?")
-        False
+        >>> changes_topic("Now the superyacht: who built it?")
+        True
+        >>> changes_topic("Quick one: who won?"), changes_topic("So, who won?")
+        (False, False)
     """
     match = _PREAMBLE.match(question)
     words = {w.lower() for w in WORD.findall(match.group(1))} if match else set()
-    return bool(words & _TOPIC_CHANGE) and words <= _PREAMBLE_WORDS
+    if words & _TOPIC_CHANGE and words <= _PREAMBLE_WORDS:
+        return True
+    named = _TOPIC_NAMED.match(question)
+    return named is not None and not {w.lower() for w in WORD.findall(named.group(1))} <= (
+        _PREAMBLE_WORDS)
+
+
+#: Up to six words announcing a topic before a colon or a dash: "Back to tennis:".
+_TOPIC_NAMED = re.compile(r"^\s*((?:[\w'’-]+,?\s+){0,5}[\w'’-]+)\s*(?::|\s-+|\s–|\s—)\s*(?=\S)")
 
 
 def _without_preamble(question: str) -> str:
@@ -228,6 +240,32 @@ def last_quote(history: Sequence[dict[str, str]]) -> str | None:
     """
     turns = _answered(history)
     return _first_sentence(turns[-1].answer) if turns else None
+
+
+def quoted_sentences(history: Sequence[dict[str, str]], turns: int) -> list[str]:
+    """The sentences the conversation's last `turns` answers quoted, newest answer first
+    (without their [n] marks or the short answer leading the first): where the conversation
+    has been reading.
+
+    Example:
+        >>> quoted_sentences([{"role": "user", "content": "Who won?"},
+        ...                   {"role": "assistant", "content": "Ann — Ann won. [1] Bo lost. [2]"}],
+        ...                  turns=2)
+        ['Ann won.', 'Bo lost.']
+    """
+    out: list[str] = []
+    for turn in reversed(_answered(history)[-turns:] if turns > 0 else []):
+        parts = [p.strip() for p in _MARK.split(turn.answer)]
+        if len(parts) > 1 and _SHORT.match(parts[0]):  # "Ann — Ann won."
+            parts[0] = _SHORT.sub("", parts[0], count=1)
+        out += [p for p in parts if p]
+    return out
+
+
+#: A citation mark, "[2]" (escaped "\\[2\\]" in Markdown), and the short answer leading an
+#: answer ("2013 — ").
+_MARK = re.compile(r"\s*\\?\[\d+\\?\]")
+_SHORT = re.compile(r"^[^—\n]{1,80}? — ")
 
 
 def _answered(history: Sequence[dict[str, str]]) -> list[_Turn]:

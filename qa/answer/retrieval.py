@@ -10,7 +10,7 @@ scores, to show why it was found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -136,6 +136,7 @@ class Retriever:
         filters: Filters | None = None,
         boost: DateRange | None = None,
         context: str = "",
+        focus: Sequence[str] = (),
     ) -> list[Hit]:
         """The top-k passages for `query`, fused from dense and BM25 candidates.
 
@@ -143,7 +144,11 @@ class Retriever:
         `date_weight`), so passages of the time asked about rise without hiding the others.
         With `context` (a conversation's topic words), the query with them added is searched
         too, joining with weight `context_weight`; hits keep their cosine with `query` alone.
-        Near-duplicates of a better hit (the same story twice, overlapping chunks) are dropped.
+        With `focus` (the ids of the documents a conversation has been reading), the same
+        searches restricted to those documents join with weight `focus_weight`: in a large
+        collection, "Who won the election?" asked in a chat about one story is about that
+        story's election. Near-duplicates of a better hit (the same story twice, overlapping
+        chunks) are dropped.
         """
         require_question(query)
         weight = self.settings.context_weight
@@ -155,7 +160,34 @@ class Retriever:
             c_dense, c_bm25 = self.rankings(texts[1], filters=filters, vector=vectors[1])
             rankings += [c_dense, c_bm25]
             weights += self._weights(c_dense, c_bm25, weight)
+        if focus and self.settings.focus_weight > 0:
+            allowed = self._passages_of(focus, filters)
+            # (When the documents are the whole collection, the searches would only repeat.)
+            if 0 < len(allowed) < self.store.count:
+                n = self.settings.candidates
+                f_dense = Ranking(*self.store.dense.search(vector, n, allowed))
+                f_bm25 = Ranking(*self.store.lexical.search(query, n, allowed))
+                focused = self.hits([*rankings, f_dense, f_bm25],
+                                    [*weights, *self._weights(f_dense, f_bm25,
+                                                              self.settings.focus_weight)],
+                                    vector, k=k or self.settings.top_k)
+                # The passages the focus displaced still count as found (after the others):
+                # how close the collection comes to the question is no less with a focus.
+                seen = {h.passage_id for h in focused}
+                unfocused = self.hits(rankings, weights, vector, k=k or self.settings.top_k)
+                return focused + [replace(h, fused_rank=len(focused) + i)
+                                  for i, h in enumerate((h for h in unfocused
+                                                         if h.passage_id not in seen), 1)]
         return self.hits(rankings, weights, vector, k=k or self.settings.top_k)
+
+    def _passages_of(self, documents: Sequence[str], filters: Filters | None) -> np.ndarray:
+        """The ids of the passages of `documents` that `filters` allow, ascending."""
+        catalog = self.store.catalog
+        ids = np.array(sorted(pid for doc in dict.fromkeys(documents)
+                              for pid, _ in catalog.passages_of(doc)), dtype=np.int64)
+        if filters is not None and filters.active:
+            ids = np.intersect1d(ids, catalog.filter_ids(filters))
+        return ids
 
     def all_rankings(
         self,
