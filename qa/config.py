@@ -144,6 +144,9 @@ class Settings:
     # collection a conversation stays with its story unless the question finds a better one.
     focus_weight: float = 0.5
     focus_turns: int = 2
+    # A sentence of those documents is quoted before a better one elsewhere when it scores
+    # within this much of it (the sentence model's logit units, like `sentence_margin`).
+    focus_margin: float = 1.0
     # Near-duplicates: hits whose vectors are at least this similar to a better hit are dropped.
     duplicate_cosine: float = 0.95
     # Answering: sentences are drawn from the top `answer_passages` passages and scored by a

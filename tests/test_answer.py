@@ -232,3 +232,18 @@ def test_she_in_a_follow_up_means_a_woman_the_documents_call_she(
                                                 " [1]"}]
     query = answerer.ask("What did she say?", history=history).query_used
     assert "Condoleezza Rice" in query and "Vladimir Putin" not in query
+
+
+def test_a_sentence_of_the_conversation_s_documents_is_preferred_when_nearly_as_good() -> None:
+    from qa.answer.answerer import _in_focus
+
+    def sentence(doc: str, score: float) -> ScoredSentence:
+        passage = StoredPassage(0, doc, 0, 0, 9, None, "", "A sentence.", None, "")
+        return ScoredSentence(Hit(passage, 1, 1.0, 1, 0.5, 1, 1.0), 0, 9, (), score)
+
+    elsewhere, ours, also_elsewhere = sentence("b", 6.8), sentence("a", 6.1), sentence("b", 5.0)
+    scored = [elsewhere, ours, also_elsewhere]
+    assert _in_focus(scored, ["a"], margin=1.0) == [ours]
+    assert _in_focus(scored, ["a"], margin=0.5) == scored  # too far below the best
+    assert _in_focus(scored, ["c"], margin=1.0) == scored  # none of them is in focus
+    assert _in_focus(scored, [], margin=1.0) == scored

@@ -63,6 +63,8 @@ class Reading:
     signals: np.ndarray | None = field(compare=False)
     began: float = field(compare=False)
     retrieved: float = field(compare=False)
+    #: The documents the conversation's last answers quoted (see `conversation_documents`).
+    focus: tuple[str, ...] = ()
 
     @property
     def support(self) -> float:
@@ -221,7 +223,7 @@ class Answerer:
                              last_answer(history), named=query)
         signals = self.support_features(question, query, hits, scored, intent)
         return Reading(question, query, intent, when, filters, about, tuple(hits),
-                       tuple(scored), signals, began, retrieved)
+                       tuple(scored), signals, began, retrieved, tuple(focus))
 
     def answer(self, reading: Reading) -> Answer:
         """The answer to a question `read` has read: an overview, the sentences that answer
@@ -237,7 +239,8 @@ class Answerer:
             return self._abstain(question, query, reading.hits, timings, dates, support)
         analyzer = self.retriever.store.analyzer
         terms = analyzer.keywords([query])[0]
-        chosen = choose(reading.scored, limit=self.settings.answer_sentences,
+        scored = _in_focus(reading.scored, reading.focus, self.settings.focus_margin)
+        chosen = choose(scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin, keywords=analyzer.keywords,
                         question_terms=set(terms), several=reading.intent.several)
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
@@ -403,6 +406,18 @@ _TIMED = re.compile(r"\b(?i:at|by|until|till|from|before|after|around)\s+(?:[a-z
 #: The words that put something at a place or time, just before an entity of that kind (for
 #: a question asking where or when).
 _LOCATES = {"GPE": _PLACED, "LOC": _PLACED, "FAC": _PLACED, "DATE": _DATED, "TIME": _TIMED}
+
+
+def _in_focus(scored: Sequence[ScoredSentence], focus: Sequence[str],
+              margin: float) -> Sequence[ScoredSentence]:
+    """The candidate sentences of the conversation's documents (`focus`), when the best of
+    them scores within `margin` of the best of all; else all of them. "Which journal
+    published the research?" in a chat about a glacier study quotes the glacier study's
+    journal, though another study's sentence matches the words a little better."""
+    kept = [s for s in scored if s.hit.doc_id in focus]
+    if kept and kept[0].score >= scored[0].score - margin:
+        return kept
+    return scored
 
 
 def answer_text(citations: Sequence[Citation], short: ShortAnswer | None) -> str:
