@@ -24,8 +24,9 @@ A turn is right when
 
 Splits: dev (tuned on), test (never tuned on) and fresh (written later, blind, as a second
 check; see natural_set.py). Printed per size, history mode and split: turns right, accuracy
-on answerable turns (answer and overview turns), false abstention on them, and abstention on
-not-in-documents turns.
+on answerable turns (answer and overview turns), false abstention on them, abstention on
+not-in-documents turns, and the share of answers whose first citation is from the
+conversation's own article(s) (at the larger sizes, the rest quoted another article).
 `--no-history` adds a second pass asking every turn alone. `--verbose` lists the wrong turns;
 `--details` writes every turn's outcome as JSON lines; `--json` prints the summary as JSON.
 
@@ -321,6 +322,7 @@ def figures(part: list[Outcome]) -> dict[str, Any]:
     absent = [o for o in part if o.kind == ABSENT]
     overview = [o for o in part if o.kind == OVERVIEW]
     short = [o for o in part if o.kind == ANSWER and o.short is not None]
+    cited = [o for o in part if o.kind == ANSWER and o.on_article is not None]
 
     def share(hits: int, n: int) -> float | None:
         return round(hits / n, 3) if n else None
@@ -338,6 +340,8 @@ def figures(part: list[Outcome]) -> dict[str, Any]:
         "overview_accuracy": share(sum(o.right for o in overview), len(overview)),
         "short_answers": len(short),
         "short_answer_accuracy": share(sum(o.short_right for o in short), len(short)),
+        "answered": len(cited),
+        "own_article": share(sum(bool(o.on_article) for o in cited), len(cited)),
     }
 
 
@@ -346,18 +350,21 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         return "    -" if value is None else f"{value:5.3f}"
 
     print(f"\n{'size':7} {'history':8} {'split':5} {'right':>9} {'acc':>6} "
-          f"{'ans.acc':>8} {'false.abst':>11} {'nid.abst':>9} {'overview':>9} {'short':>6}")
+          f"{'ans.acc':>8} {'false.abst':>11} {'nid.abst':>9} {'overview':>9} {'short':>6} "
+          f"{'own':>6}")
     for r in rows:
         print(f"{r['size']:7} {'with' if r['history'] else 'without':8} {r['split']:5} "
               f"{r['right']:4d}/{r['turns']:<4d} {cell(r['accuracy']):>6} "
               f"{cell(r['answerable_accuracy']):>8} {cell(r['false_abstention']):>11} "
               f"{cell(r['abstention_not_in_documents']):>9} {cell(r['overview_accuracy']):>9} "
-              f"{cell(r['short_answer_accuracy']):>6}")
+              f"{cell(r['short_answer_accuracy']):>6} {cell(r['own_article']):>6}")
     print("\nright: turns right / turns; ans.acc: right among answerable turns (answer and "
           "overview); false.abst: abstained among answerable turns; nid.abst: abstained among "
           "not-in-documents turns; overview: right among overview turns; short: short answers "
           "(the phrase an answer leads with) that hold or lie inside a gold answer, among the "
-          "answerable turns given one.")
+          "answerable turns given one; own: answers to answer turns whose first citation is "
+          "from the conversation's own article(s) (below 1 at the larger sizes: another "
+          "article was quoted).")
 
 
 def print_wrong(outcomes: list[Outcome]) -> None:
