@@ -94,16 +94,23 @@ def test_overlapping_chunks_of_one_document_are_collapsed() -> None:
     assert not _overlaps(p(0, 100), p(0, 100, "other"))
 
 
+def _stories(tmp_path: Path, fake: FakeEmbedder, **texts: str) -> tuple[IndexStore, Settings]:
+    """An index of one document per keyword argument (file name → text)."""
+    for name, text in texts.items():
+        write(tmp_path / "d" / f"{name}.txt", text)
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    return IndexStore.load(settings.index_dir, model=fake.name), settings
+
+
 def test_a_conversation_s_topic_tips_a_vague_question_towards_its_story(
         tmp_path: Path, fake: FakeEmbedder) -> None:
     # Both stories answer the question in the same words; only the conversation tells which.
-    write(tmp_path / "d" / "glacier.txt", "Glacier\n\nThe research was published in the "
-          "journal Nature Geoscience. The Thwaites glacier is retreating fast.")
-    write(tmp_path / "d" / "stroke.txt", "Stroke\n\nThe research was published in the "
-          "journal Neurology.")
-    settings = Settings(index_dir=tmp_path / "ix")
-    index_paths([tmp_path / "d"], settings, embedder=fake)
-    store = IndexStore.load(settings.index_dir, model=fake.name)
+    store, settings = _stories(
+        tmp_path, fake,
+        glacier="Glacier\n\nThe research was published in the journal Nature Geoscience. The "
+                "Thwaites glacier is retreating fast.",
+        stroke="Stroke\n\nThe research was published in the journal Neurology.")
     question = "Which journal published the research?"
     alone = Retriever(store, fake, settings).search(question, k=2)
     assert alone[0].passage.title == "Stroke"
@@ -121,13 +128,10 @@ def test_a_conversation_s_topic_tips_a_vague_question_towards_its_story(
 def test_a_conversation_s_documents_keep_a_question_with_them(
         tmp_path: Path, fake: FakeEmbedder) -> None:
     # Two stories of elections; the conversation has been reading the second.
-    write(tmp_path / "d" / "france.txt", "France\n\nThe election was won by Macron. Macron won "
-          "the election again.")
-    write(tmp_path / "d" / "russia.txt", "Russia\n\nMedvedev took office in May. Turnout was "
-          "high in the election.")
-    settings = Settings(index_dir=tmp_path / "ix")
-    index_paths([tmp_path / "d"], settings, embedder=fake)
-    store = IndexStore.load(settings.index_dir, model=fake.name)
+    store, settings = _stories(
+        tmp_path, fake,
+        france="France\n\nThe election was won by Macron. Macron won the election again.",
+        russia="Russia\n\nMedvedev took office in May. Turnout was high in the election.")
     russia = next(r.doc_id for r in store.catalog.documents() if r.title == "Russia")
     question = "Who won the election?"
     retriever = Retriever(store, fake, settings.with_overrides(focus_weight=1.0))
