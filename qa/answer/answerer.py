@@ -296,7 +296,7 @@ class Answerer:
         store = self.retriever.store
         ids, _ = store.lexical.search(name, _GENDER_PASSAGES)
         found = gender_in([p.text for p in store.catalog.passages([int(i) for i in ids])], name)
-        if len(self._genders) >= _GENDER_MEMO:
+        if len(self._genders) >= _MEMO:
             self._genders.clear()
         self._genders[name] = found
         return found
@@ -320,7 +320,7 @@ class Answerer:
         ids, _ = store.lexical.search(sentence, _QUOTE_CANDIDATES)
         found = next((p.doc_id for p in store.catalog.passages([int(i) for i in ids])
                       if wanted and wanted in _SPACES.sub(" ", p.text)), None)
-        if len(self._sources) >= _GENDER_MEMO:
+        if len(self._sources) >= _MEMO:
             self._sources.clear()
         self._sources[sentence] = found
         return found
@@ -358,10 +358,10 @@ class Answerer:
         return self._sentence_scorer
 
 
-#: How many passages naming a person are read for the pronouns used of them, and how many
-#: names' answers are remembered.
+#: How many passages naming a person are read for the pronouns used of them.
 _GENDER_PASSAGES = 5
-_GENDER_MEMO = 1000
+#: How many names' genders, and quoted sentences' documents, are remembered.
+_MEMO = 1000
 #: How many passages BM25 finds for a quoted sentence, one of which should hold it.
 _QUOTE_CANDIDATES = 3
 _SPACES = re.compile(r"\s+")
