@@ -200,6 +200,10 @@ def test_a_short_place_or_time_is_where_the_sentence_puts_things() -> None:
                      [("the age of 95", "DATE"), ("Saturday", "DATE")])
     short = short_answer(when, ANALYZER.keywords(["When did he die?"])[0], ANALYZER)
     assert short is not None and short.text == "Saturday"
+    town = _sentence("It last docked in the town of Milazzo, in Messina, on Wednesday.",
+                     [("Milazzo", "GPE"), ("Messina", "GPE")])
+    short = short_answer(town, ANALYZER.keywords(["Where did it dock last?"])[0], ANALYZER)
+    assert short is not None and short.text == "Milazzo"  # "in the town of", nearest "dock"
 
 
 def test_who_is_answered_with_a_person_before_an_organisation_or_a_country() -> None:

@@ -397,9 +397,12 @@ def short_answer(best: ScoredSentence, query_terms: Sequence[str],
     return ShortAnswer(entity.text, 1, best.start + entity.start, best.start + entity.end)
 
 
-#: (A preposition, perhaps "the" and one lower-case word: "in eastern Europe", "by mid-2025".)
+#: (A preposition, perhaps "the" and one lower-case word: "in eastern Europe", "by mid-2025";
+#: for a place, perhaps "the town of": "in the town of Milazzo".)
 _PLACED = re.compile(r"\b(?i:in|at|near|into|to|across|inside|outside|throughout|on)\s+"
-                     r"(?:(?i:the)\s+)?(?:[a-z-]+\s+)?$")
+                     r"(?:(?i:the)\s+)?(?:[a-z-]+\s+)?"
+                     r"(?:(?:town|city|village|port|region|state|province|county|island)"
+                     r"\s+of\s+)?$")
 _DATED = re.compile(r"\b(?i:on|in|by|until|till|since|from|before|after|during|around)\s+"
                     r"(?:(?i:the)\s+)?(?:[a-z-]+\s+)?$")  # not "at the age of 95"
 _TIMED = re.compile(r"\b(?i:at|by|until|till|from|before|after|around)\s+(?:[a-z-]+\s+)?$")
