@@ -104,6 +104,9 @@ def test_who_alone_also_takes_an_organisation_or_a_country() -> None:
     ("What is it called?", "naming", True), ("What are people calling the planet now?", "naming", True),
     ("What nickname did it get?", "naming", True), ("What is a chiropractor?", "naming", False),
     ("What did Lavrov say?", "naming", False),
+    # span: a length of time.
+    ("How long did Truss last?", "span", True), ("When did Truss quit?", "span", False),
+    ("How long ago did it happen?", "span", False),
 ])
 def test_a_question_s_flags(question: str, flag: str, expected: bool) -> None:
     assert getattr(intent_of(question), flag) is expected

@@ -99,6 +99,9 @@ def test_when_wants_a_point_in_time_not_a_stretch_of_it() -> None:
     lasting = _score("How long did the record last?",
                      [_hit("The record lasted 37 years.", 1)], only_type)
     assert lasting[0].wanted, "a stretch answers 'how long'"
+    truss = _score("How long did Truss last in office?",
+                   [_hit("Truss resigned on Thursday after six weeks in office.", 1)], only_type)
+    assert [e.text for e in truss[0].wanted] == ["six weeks"]  # not the day she resigned
 
 
 def test_a_person_named_in_part_by_the_question_is_not_its_answer() -> None:

@@ -65,6 +65,8 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
 _WHO_IS_NAMED = re.compile(r"^\s*(?i:who(?:['’]s|\s+is|\s+was|\s+are|\s+were))\s+"
                            r"(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
 _WHEN = re.compile(r"\b(?:when|by when|since when)\b", re.I)
+_HOW_LONG = re.compile(r"\bhow long\b", re.I)
+_AGO = re.compile(r"\bhow long ago\b", re.I)  # a point in time: "61 years ago"
 #: "How hot…", "how quickly…": a measure, not a manner.
 _MEASURED = ("far|big|large|tall|high|fast|heavy|hot|cold|warm|deep|wide|strong|small|low|"
              "close|quickly|often|frequently")
@@ -75,7 +77,7 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
                 r"price[ds]?|worth|earn(?:s|ed)?|charge[ds]?|fund(?:s|ed|ing)?|budget|"
                 r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), ("MONEY", "PERCENT")),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
-    (re.compile(r"\bhow long\b", re.I), (*_TIME, "QUANTITY", "CARDINAL")),
+    (_HOW_LONG, (*_TIME, "QUANTITY", "CARDINAL")),
     (re.compile(rf"\bhow (?:{_MEASURED})\b", re.I), ("QUANTITY", "CARDINAL")),
     (_WHEN, _TIME),
     (re.compile(r"\bwhere\b", re.I), _PLACE),
@@ -139,7 +141,9 @@ class Intent:
     expected; `several` for an entity question asking for more than one ("Which countries…",
     "Who are its competitors?"): each sentence naming another one adds to the answer;
     `naming` for a question asking what something is called ("What's the name of the
-    method…?", "What are people calling the planet?")."""
+    method…?", "What are people calling the planet?"); `span` for "how long": a length of
+    time ("six weeks", "5 seconds") or a measure, never a point in time ("Thursday", "2023"),
+    which spaCy labels DATE too."""
 
     kind: Kind
     labels: tuple[str, ...] = ()
@@ -150,6 +154,7 @@ class Intent:
     ahead: bool = False
     several: bool = False
     naming: bool = False
+    span: bool = False
 
 
 def intent_of(question: str) -> Intent:
@@ -192,7 +197,8 @@ def intent_of(question: str) -> Intent:
             counts = match.group().lower().startswith("how") and noun not in _NOT_COUNTED
             found.append((match.start(), order,
                           Intent("entity", labels, counted=noun if counts else "",
-                                 moment=pattern is _WHEN)))
+                                 moment=pattern is _WHEN,
+                                 span=pattern is _HOW_LONG and not _AGO.search(question))))
     reason = _REASON.search(question)
     if reason:
         found.append((reason.start(), 20, Intent("reason")))

@@ -469,7 +469,9 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                           and not (e.label == "PERSON"
                                    and {w.lower() for w in _WORDS.findall(e.text)} & asked_words)
                           and (not intent.age or _is_age(e.text))
-                          and not (intent.moment and _is_stretch(text, e))),
+                          and not (intent.moment and _is_stretch(text, e))
+                          and not (intent.span and e.label in ("DATE", "TIME")
+                                   and not _STRETCH.search(e.text))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for text, found in zip(texts, found_all, strict=True)]
 
