@@ -142,8 +142,8 @@ class Intent:
     "Who are its competitors?"): each sentence naming another one adds to the answer;
     `naming` for a question asking what something is called ("What's the name of the
     method…?", "What are people calling the planet?"); `span` for "how long": a length of
-    time ("six weeks", "5 seconds") or a measure, never a point in time ("Thursday", "2023"),
-    which spaCy labels DATE too."""
+    time ("six weeks", "5 seconds", "from 1509 to 1547") or a measure, never a day
+    ("Thursday", "last year"), which spaCy labels DATE too."""
 
     kind: Kind
     labels: tuple[str, ...] = ()

@@ -470,8 +470,7 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                                    and {w.lower() for w in _WORDS.findall(e.text)} & asked_words)
                           and (not intent.age or _is_age(e.text))
                           and not (intent.moment and _is_stretch(text, e))
-                          and not (intent.span and e.label in ("DATE", "TIME")
-                                   and not _STRETCH.search(e.text))),
+                          and not (intent.span and _A_DAY.match(e.text))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for text, found in zip(texts, found_all, strict=True)]
 
@@ -621,6 +620,12 @@ _STRETCH = re.compile(rf"(?i:\b(?:\d[\d,.]*|{NUMBER_WORDS}|several|few|many)[\s-
                       r"months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries)"
                       r"(?:[\s-]+(?:long|old))?)$")
 _AGO = re.compile(r"^\s*(?i:ago|earlier|later|before|after|from now)\b")
+#: A day, or a time named from now ("Thursday", "last year", "tomorrow night"): never how long
+#: something lasted (a range of dates or years may be: "from 1509 to 1547").
+_A_DAY = re.compile(r"^(?i:(?:the\s+)?(?:last|this|next|past|coming|early|late)?\s*(?:monday|"
+                    r"tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
+                    r"tomorrow|tonight|week|weekend|month|year|morning|afternoon|evening|"
+                    r"night|day)(?:\s+(?:morning|afternoon|evening|night))?)$")
 #: "during the next three months", "within two weeks", "in 10 days": when, counted from now.
 _AHEAD_OF = re.compile(r"(?i:\b(?:next|coming|within|in)\s+(?:the\s+)?(?:next\s+)?"
                        r"(?:\d[\d,.]*|[a-z]+)[\s-]+\w+)$")
