@@ -316,10 +316,10 @@ class Answerer:
         if sentence in self._sources:
             return self._sources[sentence]
         store = self.retriever.store
-        wanted = _SPACES.sub(" ", sentence).strip()
+        wanted = " ".join(sentence.split())
         ids, _ = store.lexical.search(sentence, _QUOTE_CANDIDATES)
         found = next((p.doc_id for p in store.catalog.passages([int(i) for i in ids])
-                      if wanted and wanted in _SPACES.sub(" ", p.text)), None)
+                      if wanted and wanted in " ".join(p.text.split())), None)
         if len(self._sources) >= _MEMO:
             self._sources.clear()
         self._sources[sentence] = found
@@ -364,7 +364,6 @@ _GENDER_PASSAGES = 5
 _MEMO = 1000
 #: How many passages BM25 finds for a quoted sentence, one of which should hold it.
 _QUOTE_CANDIDATES = 3
-_SPACES = re.compile(r"\s+")
 
 
 def short_answer(best: ScoredSentence, query_terms: Sequence[str],

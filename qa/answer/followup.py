@@ -353,6 +353,6 @@ def gender_in(texts: Sequence[str], name: str) -> str | None:
 
 
 def _first_sentence(text: str) -> str:
-    text = re.sub(r"\s*\\?\[\d+\\?\]", "", text).strip()
+    text = _MARK.sub("", text).strip()
     spans = sentence_spans(text)
     return text[spans[0].start : spans[0].end] if spans else text
