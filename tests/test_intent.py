@@ -56,9 +56,23 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     # Contractions ask the same: "What's" is "What is", with either apostrophe.
     ("What's thundersnow?", "definition"), ("Who’s Sergei Lavrov?", "definition"),
     ("What's he wearing?", "fact"), ("What's the name of the ship?", "fact"),
+    # A yes/no question: its "who" and "when" open clauses and ask for no one and no time.
+    ("Should people who already had a stroke worry?", "fact"),
+    ("Did it work when CNN signed up a test account?", "fact"),
+    ("Was Putin the one who invited Rice?", "fact"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind
+
+
+@pytest.mark.parametrize(("question", "label"), [
+    ("Did Netflix say how many people will cancel?", "CARDINAL"),  # after a verb of saying
+    ("Do you know where it sank?", "GPE"),
+    ("Is there a new study, and who is running it?", "PERSON"),  # a question of its own
+    ("Aren't the Bills at home? Who's the opponent?", "PERSON"),
+])
+def test_a_yes_no_question_may_still_ask_a_wh_question_inside(question: str, label: str) -> None:
+    assert label in intent_of(question).labels
 
 
 @pytest.mark.parametrize(("question", "counted"), [

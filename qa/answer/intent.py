@@ -126,6 +126,20 @@ _NAMING = re.compile(r"\bwhat(?:['’]s| is| was| are| were)? (?:the|its|their|h
 _AHEAD = re.compile(r"\bwhat(?:['’]s| is)? (?:(?:will|would|is going to|are going to|could|might)"
                     r" happen|happens (?:next|now)|(?:comes )?next|now)\b", re.I)
 _MANNER = re.compile(rf"^\s*how\b(?! (?:many|much|long|old|{_MEASURED})\b)", re.I)
+#: A question opening with an auxiliary asks yes or no ("Should people who had a stroke
+#: worry?"); a wh-word in it asks something only after a verb of knowing or saying ("Did
+#: Netflix say how many…?", "Do we know which ones?"), or opening a question of its own ("…,
+#: and what's it looking at?").
+_YES_NO = re.compile(rf"^\s*(?:(?:and|so|but|ok(?:ay)?)[,\s]+)?(?:{'|'.join(_AUXILIARIES)}|shall|"
+                     r"isn['’]t|aren['’]t|wasn['’]t|weren['’]t|don['’]t|doesn['’]t|didn['’]t|"
+                     r"hasn['’]t|haven['’]t|can['’]t|won['’]t|wouldn['’]t|couldn['’]t)\b", re.I)
+_ASKING_WH = re.compile(
+    r"(?:\b(?:know|known|knows|say|says|said|tell|tells|told|explain|explained|mention|"
+    r"mentioned|reveal|revealed|ask|asked|wonder|clarify|clarified|specify|specified|disclose|"
+    r"disclosed|confirm|confirmed|report|reported|indicate|indicated|show|showed|decide|"
+    r"decided|understand|figure out|find out|found out|sure|clear|idea|about|and|or|but)|"
+    r"[?.!,;:])\s+$", re.I)
+_WH_WORD = re.compile(r"\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -176,6 +190,7 @@ def intent_of(question: str) -> Intent:
         return Intent("overview")
     if _WHO_IS_NAMED.match(question):
         return Intent("definition")
+    question = _without_relative_clauses(question)
     # The question's own wh-word is its first one: "What can keep an object from moving when
     # it is pushed?" asks for a thing, not a time; "When did the man who won arrive?" a time.
     found: list[tuple[int, int, Intent]] = []
@@ -229,6 +244,22 @@ def intent_of(question: str) -> Intent:
     if chosen.kind in ("fact", "definition") and _NAMING.search(question):
         return replace(chosen, kind="fact", naming=True)
     return chosen
+
+
+def _without_relative_clauses(question: str) -> str:
+    """A yes/no question with the wh-words that open its clauses blanked out: in "Should
+    people who had a stroke worry?" the "who" asks for no one.
+
+    Example:
+        >>> _without_relative_clauses("Did it work when CNN signed up?")
+        'Did it work ____ CNN signed up?'
+        >>> _without_relative_clauses("Did Netflix say how many will cancel?")
+        'Did Netflix say how many will cancel?'
+    """
+    if not _YES_NO.match(question):
+        return question
+    return _WH_WORD.sub(lambda m: m.group() if _ASKING_WH.search(question[:m.start()])
+                        else "_" * len(m.group()), question)
 
 
 def _head_labels(nouns: Sequence[str | None]) -> tuple[str, ...]:
