@@ -152,10 +152,15 @@ class Settings:
     # Answering: sentences are drawn from the top `answer_passages` passages and scored by a
     # fitted model (qa/answer/sentences.py, benchmarks/fit_sentences.py); up to
     # `answer_sentences` are quoted, the later ones only when they score within
-    # `sentence_margin` of the best (in the model's logit units) and add something new.
+    # `sentence_margin` of the best (in the model's logit units) and add something new. For
+    # a question wanting an entity, a sentence of the best one's document holding another one
+    # of the kind is new when it scores within `alternative_margin` of the best: the answer
+    # shows the close second candidate, each with its citation ("How many were aboard?": the
+    # six missing, and the 22 passengers).
     answer_sentences: int = 3
     answer_passages: int = 5
     sentence_margin: float = 2.0
+    alternative_margin: float = 1.0
     # Abstention: the support for an answer is a probability from a fitted model over
     # meaning, keyword, name and entity signals (qa/answer/support.py,
     # benchmarks/fit_support.py). Below `abstain_threshold` the documents are taken not to

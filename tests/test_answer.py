@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import FakeEmbedder, write
 
-from qa.answer.answerer import NOT_FOUND, Answer, Answerer, short_answer
+from qa.answer.answerer import NOT_FOUND, Answer, Answerer, rivalled, short_answer
 from qa.answer.retrieval import Hit, Retriever
 from qa.answer.sentences import ScoredSentence
 from qa.config import Settings
@@ -187,6 +188,19 @@ def _sentence(text: str, wanted: list[tuple[str, str]]) -> ScoredSentence:
     entities = tuple(Entity(t, text.index(t), text.index(t) + len(t), label)
                      for t, label in wanted)
     return ScoredSentence(hit, 0, len(text), (), 1.0, entities)
+
+
+def test_a_close_second_candidate_withholds_the_short_answer() -> None:
+    """"How many were aboard?": "six were missing" and, a little lower, "22 passengers" — the
+    answer quotes both and leads with neither in bold."""
+    six = _sentence("Six people were missing.", [("Six", "CARDINAL")])
+    crew = _sentence("It carried 22 passengers.", [("22", "CARDINAL")])
+    close = replace(crew, score=six.score - 0.5)
+    assert rivalled([six, close], margin=1.0)
+    assert not rivalled([six, replace(crew, score=six.score - 1.5)], margin=1.0)  # far behind
+    assert not rivalled([six, replace(close, wanted=six.wanted)], margin=1.0)  # the same one
+    other = replace(close, hit=replace(close.hit, passage=replace(close.hit.passage, doc_id="e")))
+    assert not rivalled([six, other], margin=1.0)  # another story's number
 
 
 def test_a_short_place_or_time_is_where_the_sentence_puts_things() -> None:

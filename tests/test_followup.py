@@ -165,6 +165,19 @@ def test_a_pronoun_s_referent_replaces_the_other_names_of_the_last_answer() -> N
     assert "Medvedev" not in query and "Gates" not in query
 
 
+def test_after_who_a_pronoun_means_the_one_the_answer_named_that_the_question_did_not() -> None:
+    history = [
+        {"role": "user", "content": "Who had the American League home run record before Judge?"},
+        {"role": "assistant", "content": "New York Yankees slugger Aaron Judge broke Roger Maris’"
+                                         " single-season American League home run record. [1]"},
+    ]
+    query = contextual_query("When did he set it?", history)
+    assert "Roger Maris" in query and "Aaron" not in query
+    # Not after a question asking something else: the first person named is meant.
+    history[0]["content"] = "What record did Judge break?"
+    assert "Aaron Judge" in contextual_query("When did he set it?", history)
+
+
 def test_she_skips_a_man_the_documents_call_he() -> None:
     history = [
         {"role": "user", "content": "Who met at the Kremlin?"},

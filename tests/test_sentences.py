@@ -305,13 +305,30 @@ def test_a_later_sentence_is_quoted_only_when_it_adds_something() -> None:
                       question_terms=terms)) == 1
 
 
-def _chosen(question: str, text: str, feature: str, *, margin: float,
-            several: bool = False) -> list[str]:
-    """The sentences `choose` quotes from `text` (not a story's lead) scored on one feature."""
-    scored = _score(question, [_hit(text, 1, ordinal=3)], SentenceModel((feature,), (1.0,), 0.0))
+def _chosen(question: str, text: str | list[str], feature: str, *, margin: float,
+            several: bool = False, alternative: float | None = None) -> list[str]:
+    """The sentences `choose` quotes from `text` (not a story's lead; a list: one document
+    each) scored on one feature."""
+    texts = [text] if isinstance(text, str) else text
+    scored = _score(question, [_hit(t, i, f"d{i}", ordinal=3) for i, t in enumerate(texts, 1)],
+                    SentenceModel((feature,), (1.0,), 0.0))
     return [c.text for c in choose(scored, limit=3, margin=margin, keywords=ANALYZER.keywords,
                                    question_terms=set(ANALYZER.keywords([question])[0]),
-                                   several=several)]
+                                   several=several, alternative=alternative)]
+
+
+def test_a_close_second_answer_of_the_same_story_is_quoted_too() -> None:
+    text = "Six people were missing after the yacht sank. It carried 22 passengers. It was hot."
+    question = "How many were aboard?"
+    assert _chosen(question, text, "type_match", margin=10.0) == [
+        "Six people were missing after the yacht sank."]
+    assert _chosen(question, text, "type_match", margin=10.0, alternative=1.0) == [
+        "Six people were missing after the yacht sank.", "It carried 22 passengers."]
+    # Not one of another story: that is another story's answer, not a second candidate.
+    assert _chosen(question, ["Six people were missing after the yacht sank.",
+                              "The ferry carried 22 passengers."],
+                   "type_match", margin=10.0, alternative=1.0) == [
+        "Six people were missing after the yacht sank."]
 
 
 def test_a_sentence_that_only_announces_brings_the_next_along() -> None:

@@ -37,7 +37,7 @@ from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
 from .retrieval import Filters, Hit, Retriever
-from .sentences import ScoredSentence, SentenceScorer, choose
+from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose
 from .support import SupportModel, speaker_silent, support_features
 
 
@@ -240,11 +240,18 @@ class Answerer:
         analyzer = self.retriever.store.analyzer
         terms = analyzer.keywords([query])[0]
         scored = _in_focus(reading.scored, reading.focus, self.settings.focus_margin)
+        # A second number or date close behind is a real alternative; a second person or place
+        # is not (a news sentence names several).
+        alternative = (self.settings.alternative_margin
+                       if reading.intent.labels[:1] and reading.intent.labels[0] in MEASURES
+                       else None)
         chosen = choose(scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin, keywords=analyzer.keywords,
-                        question_terms=set(terms), several=reading.intent.several)
+                        question_terms=set(terms), several=reading.intent.several,
+                        alternative=alternative)
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
-        short = short_answer(chosen[0], terms, analyzer) if chosen else None
+        short = (short_answer(chosen[0], terms, analyzer) if chosen and not (
+            alternative is not None and rivalled(chosen, alternative)) else None)
         return Answer(question, answer_text(citations, short), False, citations, query, (),
                       timings, dates, round(support, 4), short)
 
@@ -408,6 +415,18 @@ _TIMED = re.compile(r"\b(?i:at|by|until|till|from|before|after|around)\s+(?:[a-z
 #: The words that put something at a place or time, just before an entity of that kind (for
 #: a question asking where or when).
 _LOCATES = {"GPE": _PLACED, "LOC": _PLACED, "FAC": _PLACED, "DATE": _DATED, "TIME": _TIMED}
+
+
+def rivalled(chosen: Sequence[ScoredSentence], margin: float) -> bool:
+    """Whether a later quoted sentence of the best one's story, scoring within `margin` of it,
+    holds an entity of the wanted kind that the best one doesn't: two close candidates ("six
+    people were missing", "its 22 passengers" for "How many were aboard?"). The answer then
+    leads with neither: a wrong phrase in bold misleads more than none, and the user sees
+    both, each with its citation."""
+    best = chosen[0]
+    named = {e.text.lower() for e in best.wanted}
+    return any(c.hit.doc_id == best.hit.doc_id and c.score >= best.score - margin
+               and any(e.text.lower() not in named for e in c.wanted) for c in chosen[1:])
 
 
 def _in_focus(scored: Sequence[ScoredSentence], focus: Sequence[str],

@@ -18,6 +18,7 @@ from ..index.analysis import PRONOUNS, WORD, names, topic_words
 from ..index.chunking import sentence_spans
 from ..index.entities import entities
 from .question import NOT_FOUND
+from .sentences import whole_name
 
 _OPENERS = ("and ", "and?", "but ", "also ", "what about", "how about", "so ", "then ",
             "what else", "anything else", "more")
@@ -25,6 +26,7 @@ _FEMALE = {"she", "her", "hers", "herself"}
 _MALE = {"he", "him", "his", "himself"}
 _PERSON_PRONOUNS = _FEMALE | _MALE
 _PLACE_PRONOUNS = {"there"}
+_WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 #: A question with a pronoun and at most this many topic words leans on the context.
 _MAX_TOPIC_WORDS_WITH_PRONOUN = 4
 #: A question of at most this many words with at most one topic word, and no name, leans on
@@ -298,9 +300,18 @@ def _referents(question: str, turns: Sequence[_Turn], gender: Gender | None = No
     if not wanted:
         return []
     texts = [text for t in reversed(turns) for text in (_first_sentence(t.answer), t.question)]
+    # An answer to "who" is about the one it names that the question didn't: after "Who had
+    # the record before Judge?", "he" is Maris, though the answer names Judge first.
+    asked_who = [bool(_WHO.search(t.question)) for t in reversed(turns) for _ in range(2)]
     found: list[str] = []
     for label in sorted(wanted):
-        for ents in entities(texts):
+        for i, tagged in enumerate(entities(texts)):
+            # "Aaron" of "Aaron Judge" (spaCy's small pipeline cuts names short) is Aaron Judge.
+            ents = tuple(whole_name(texts[i], e, tagged) for e in tagged)
+            if asked_who[i] and i % 2 == 0:
+                said = {w.lower() for w in WORD.findall(texts[i + 1])}
+                ents = tuple(sorted(ents, key=lambda e: bool(
+                    {w.lower() for w in WORD.findall(e.text)} & said)))
             match = next((e.text for e in ents if e.label == label
                           and not (label == "PERSON" and gender is not None and asked
                                    and gender(e.text) not in (None, asked))), None)

@@ -122,7 +122,8 @@ _NAMED_CUE = re.compile(r"\b(?:known as|called|dubbed|named|nicknamed|nickname|s
 _AHEAD_CUE = re.compile(
     r"\b(?:will|would|plans?|planned|promis\w*|pledg\w*|vow\w*|expect\w*|set to|likely|"
     r"going to|intends?|intended|next|upcoming|soon|appoint\w*|successor)\b", re.I)
-_MEASURES = {"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
+#: The kinds of entity that measure, count or date something.
+MEASURES = frozenset(("DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"))
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
 _WORDS = re.compile(r"[\w'’.-]+")
@@ -463,7 +464,7 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
     asked = question.lower()
     asked_words = {w.lower() for w in _WORDS.findall(question)}
     # The kinds come in order of preference: a person before an organisation for "who".
-    return [tuple(sorted((e for e in (_whole_name(text, e, found) for e in found)
+    return [tuple(sorted((e for e in (whole_name(text, e, found) for e in found)
                           if e.label in intent.labels
                           and e.text.lower() not in asked and _specific(e)
                           and not (e.label == "PERSON"
@@ -573,7 +574,7 @@ _NEXT_NAME = re.compile(r"[ ]([A-Z][\w'’-]*[\w])")
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s?$")
 
 
-def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
+def whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
     """A person's name with the capitalised words right after it that no other entity
     claims: spaCy's small pipeline tags "Aaron" of "Aaron Judge" (a judge, to it); "Who had
     the record before Judge?" must not be answered by him, and his name is "Aaron Judge".
@@ -581,14 +582,14 @@ def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
 
     Example:
         >>> text = "slugger Aaron Judge broke the record on Tuesday"
-        >>> _whole_name(text, Entity("Aaron", 8, 13, "PERSON"), []).text
+        >>> whole_name(text, Entity("Aaron", 8, 13, "PERSON"), []).text
         'Aaron Judge'
-        >>> _whole_name("Babe Ruth’s record", Entity("Babe Ruth’s", 0, 11, "PERSON"), []).text
+        >>> whole_name("Babe Ruth’s record", Entity("Babe Ruth’s", 0, 11, "PERSON"), []).text
         'Babe Ruth'
-        >>> _whole_name("by 13 percent to 18 percent", Entity("13 percent to", 3, 16, "PERCENT"),
+        >>> whole_name("by 13 percent to 18 percent", Entity("13 percent to", 3, 16, "PERCENT"),
         ...             []).text
         '13 percent to 18 percent'
-        >>> _whole_name("Comedian Sarah Silverman used her account",
+        >>> whole_name("Comedian Sarah Silverman used her account",
         ...             Entity("Comedian Sarah Silverman", 0, 24, "PERSON"), []).text
         'Sarah Silverman'
     """
@@ -607,7 +608,7 @@ def _whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
         end = possessive.start()
     # "13 percent to" of "13 percent to 18 percent": the range, whole.
     dangling = _DANGLING.search(text, start, end)
-    if dangling and entity.label in _MEASURES:
+    if dangling and entity.label in MEASURES:
         rest = _AMOUNT_AFTER.match(text, end)
         end = rest.end() if rest else dangling.start()
     return (entity if (start, end) == (entity.start, entity.end)
@@ -664,18 +665,22 @@ def _is_age(text: str) -> bool:
 def _specific(entity: Entity) -> bool:
     """A time or amount must name one: a digit, a capitalised word ("March", "Monday") or a
     number word; names of people and places always do."""
-    if entity.label not in _MEASURES:
+    if entity.label not in MEASURES:
         return True
     return bool(_NUMBERISH.search(entity.text))
 
 
 def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
            keywords: Callable[[Sequence[str]], list[list[str]]],
-           question_terms: set[str], several: bool = False) -> list[ScoredSentence]:
+           question_terms: set[str], several: bool = False,
+           alternative: float | None = None) -> list[ScoredSentence]:
     """The best sentence, then up to `limit - 1` more that score within `margin` of it, don't
     overlap a chosen one, and add something: a keyword of the question, or an entity of the
-    wanted kind, that the chosen ones lack (`several`: the question asks for more than one,
-    "Which countries…", so another one of the kind is new too)."""
+    wanted kind, that the chosen ones lack. Another entity of the kind is new when the
+    question asks for more than one (`several`: "Which countries…"), or when the sentence is
+    of the best one's document and scores within `alternative` of it (None: never): a close
+    second answer the user can weigh ("six people were missing" and "its 22 passengers" for
+    "How many were aboard?")."""
     chosen: list[ScoredSentence] = []
     covered: set[str] = set()
     named: set[str] = set()  # the wanted entities the chosen sentences hold
@@ -686,7 +691,10 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
                for c in chosen):
             continue
         words = set(keywords([cand.text])[0]) & question_terms
-        new_entity = bool(cand.wanted) and (not named or (several and not all(
+        close = (alternative is not None and bool(chosen)
+                 and cand.hit.doc_id == chosen[0].hit.doc_id
+                 and cand.score >= chosen[0].score - alternative)
+        new_entity = bool(cand.wanted) and (not named or ((several or close) and not all(
             e.text.lower() in named for e in cand.wanted)))
         # For "why" (or "what did she say"), the reason (or the words) the chosen lack.
         new_cue = cand.feature("cue") > 0 and not any(c.feature("cue") > 0 for c in chosen)
