@@ -32,6 +32,8 @@ def test_overview_requests(question: str) -> None:
     ("How hot does the plasma have to get?", "QUANTITY"),
     ("How quickly is the glacier retreating?", "QUANTITY"),
     ("How often do the blasts happen?", "CARDINAL"),
+    # A film, a book, a song: a title (spaCy's WORK_OF_ART).
+    ("Which film was based on Wintour?", "WORK_OF_ART"), ("What song won?", "WORK_OF_ART"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)
