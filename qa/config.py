@@ -156,7 +156,7 @@ class Settings:
     # a question wanting an entity, a sentence of the best one's document holding another one
     # of the kind is new when it scores within `alternative_margin` of the best: the answer
     # shows the close second candidate, each with its citation ("How many were aboard?": the
-    # six missing, and the 22 passengers).
+    # six missing, and the 22 passengers); for "why", so is a second reason.
     answer_sentences: int = 3
     answer_passages: int = 5
     sentence_margin: float = 2.0

@@ -369,6 +369,15 @@ def test_a_why_answer_without_a_reason_adds_the_sentence_giving_one() -> None:
                       question_terms=set(ANALYZER.keywords(["Russia objects to the shield"])[0]))) == 1
 
 
+def test_a_close_second_reason_of_the_same_story_is_quoted_too() -> None:
+    text = ("Prices rose because costs grew. Prices rose to fund new shows. Prices were "
+            "announced on Monday.")
+    question = "Why did prices rise?"
+    assert _chosen(question, text, "cue", margin=10.0) == ["Prices rose because costs grew."]
+    assert _chosen(question, text, "cue", margin=10.0, alternative=1.0) == [
+        "Prices rose because costs grew.", "Prices rose to fund new shows."]
+
+
 def test_sentence_offsets_point_into_the_document() -> None:
     text = "First sentence here. Second one about zebras."
     best = _score("zebras", [_hit(text, 1)])[0]

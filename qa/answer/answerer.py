@@ -240,11 +240,12 @@ class Answerer:
         analyzer = self.retriever.store.analyzer
         terms = analyzer.keywords([query])[0]
         scored = _in_focus(reading.scored, reading.focus, self.settings.focus_margin)
-        # A second number or date close behind is a real alternative; a second person or place
-        # is not (a news sentence names several).
+        # A second number or date close behind is a real alternative, and so is a second
+        # reason; a second person or place is not (a news sentence names several).
+        intent = reading.intent
+        measured = bool(intent.labels) and intent.labels[0] in MEASURES
         alternative = (self.settings.alternative_margin
-                       if reading.intent.labels[:1] and reading.intent.labels[0] in MEASURES
-                       else None)
+                       if intent.kind == "reason" or measured else None)
         chosen = choose(scored, limit=self.settings.answer_sentences,
                         margin=self.settings.sentence_margin, keywords=analyzer.keywords,
                         question_terms=set(terms), several=reading.intent.several,

@@ -680,7 +680,7 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
     question asks for more than one (`several`: "Which countries…"), or when the sentence is
     of the best one's document and scores within `alternative` of it (None: never): a close
     second answer the user can weigh ("six people were missing" and "its 22 passengers" for
-    "How many were aboard?")."""
+    "How many were aboard?"); so is a close second reason for "why"."""
     chosen: list[ScoredSentence] = []
     covered: set[str] = set()
     named: set[str] = set()  # the wanted entities the chosen sentences hold
@@ -697,7 +697,8 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
         new_entity = bool(cand.wanted) and (not named or ((several or close) and not all(
             e.text.lower() in named for e in cand.wanted)))
         # For "why" (or "what did she say"), the reason (or the words) the chosen lack.
-        new_cue = cand.feature("cue") > 0 and not any(c.feature("cue") > 0 for c in chosen)
+        new_cue = cand.feature("cue") > 0 and (
+            close or not any(c.feature("cue") > 0 for c in chosen))
         if chosen and not (words - covered) and not new_entity and not new_cue:
             continue
         chosen.append(cand)
