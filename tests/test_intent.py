@@ -34,6 +34,9 @@ def test_overview_requests(question: str) -> None:
     ("How often do the blasts happen?", "CARDINAL"),
     # A film, a book, a song: a title (spaCy's WORK_OF_ART).
     ("Which film was based on Wintour?", "WORK_OF_ART"), ("What song won?", "WORK_OF_ART"),
+    # What something costs or charges, its price or fee: a sum of money.
+    ("What will the basic plan cost now?", "MONEY"), ("What does Hulu charge?", "MONEY"),
+    ("What's the new price?", "MONEY"), ("What are the fees?", "MONEY"),
 ])
 def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str) -> None:
     intent = intent_of(question)
@@ -62,6 +65,7 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     ("Should people who already had a stroke worry?", "fact"),
     ("Did it work when CNN signed up a test account?", "fact"),
     ("Was Putin the one who invited Rice?", "fact"),
+    ("What did they pay attention to?", "fact"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

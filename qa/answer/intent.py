@@ -25,6 +25,7 @@ _TIME = ("DATE", "TIME")
 _PLACE = ("GPE", "LOC", "FAC")
 _COUNT = ("CARDINAL", "QUANTITY")
 _AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
+_PRICE = ("MONEY", "PERCENT")
 
 _OVERVIEW = re.compile(
     r"^\s*(?:(?:so|ok(?:ay)?|and|please)[,\s]+)?(?:"
@@ -63,6 +64,8 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
     "nation": ("GPE", "NORP"), "year": _TIME,
     "date": _TIME, "day": _TIME, "month": _TIME, "century": _TIME, "decade": _TIME,
     "time": _TIME, "percentage": ("PERCENT",), "number": _COUNT, "amount": _AMOUNT,
+    **dict.fromkeys(("price", "prices", "cost", "costs", "fee", "fees", "fare", "fares",
+                     "salary", "salaries"), _PRICE),
 }
 #: "Who is Lavrov?", "Who was Dmitry Medvedev?": a description of the one named, not another name.
 _WHO_IS_NAMED = re.compile(r"^\s*(?i:who(?:['’]s|\s+is|\s+was|\s+are|\s+were))\s+"
@@ -78,8 +81,11 @@ _WH_TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # "How much did it cost?" wants a sum of money (or a rise in per cent), not any number.
     (re.compile(r"\bhow much\b.*\b(?:cost|costs|costing|pay|paid|pays|spen[dt]|spending|"
                 r"price[ds]?|worth|earn(?:s|ed)?|charge[ds]?|fund(?:s|ed|ing)?|budget|"
-                r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), ("MONEY", "PERCENT")),
+                r"fine[ds]?|salary|owe[ds]?|money)\b", re.I), _PRICE),
     (re.compile(r"\bhow much\b", re.I), _AMOUNT),
+    # "What will the basic plan cost?", "what does Hulu charge…": a sum of money.
+    (re.compile(r"\bwhat\s+(?:will|would|does|do|did|is|are|was|were|could|might)\s+"
+                r"(?:[\w'’$-]+\s+){1,8}?(?:cost|charge|charging|earn)\b", re.I), _PRICE),
     (_HOW_LONG, (*_TIME, "QUANTITY", "CARDINAL")),
     (re.compile(rf"\bhow (?:{_MEASURED})\b", re.I), ("QUANTITY", "CARDINAL")),
     (_WHEN, _TIME),
