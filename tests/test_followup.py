@@ -178,6 +178,18 @@ def test_after_who_a_pronoun_means_the_one_the_answer_named_that_the_question_di
     assert "Aaron Judge" in contextual_query("When did he set it?", history)
 
 
+def test_a_question_saying_enough_of_its_own_still_gets_whom_she_means() -> None:
+    history = [{"role": "user", "content": "Is Anna Wintour leaving Vogue?"},
+               {"role": "assistant", "content": "Anna Wintour is out as Editor-in-Chief. [1]"}]
+    question = "Where does she usually sit at the big NYC runway shows?"
+    assert not leans_on_context(question)
+    query = contextual_query(question, history)
+    assert query == f"{question} Anna Wintour"  # whom "she" means; no topic words
+    # Without a pronoun it stands as it is.
+    assert contextual_query("Where do editors sit at the big NYC runway shows?", history) == (
+        "Where do editors sit at the big NYC runway shows?")
+
+
 def test_she_skips_a_man_the_documents_call_he() -> None:
     history = [
         {"role": "user", "content": "Who met at the Kremlin?"},

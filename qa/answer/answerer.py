@@ -31,6 +31,7 @@ from .followup import (
     gender_in,
     last_answer,
     last_quote,
+    leans_on_context,
     quoted_sentences,
 )
 from .intent import Intent, intent_of
@@ -214,7 +215,7 @@ class Answerer:
                            began)
         # A question that stands on its own is still searched with a lean towards the
         # conversation's topic (a follow-up's query carries it already).
-        context = conversation_topic(history) if query == question else ""
+        context = conversation_topic(history) if not leans_on_context(question) else ""
         focus = [] if changes_topic(question) else self.conversation_documents(history)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when, context=context, focus=focus)

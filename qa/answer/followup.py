@@ -179,8 +179,17 @@ def contextual_queries(question: str, history: Sequence[dict[str, str]],
     """
     question = question.strip()
     turns = _answered(history)
-    if not turns or not leans_on_context(question):
+    if not turns or changes_topic(question):
         return question, question
+    if not leans_on_context(question):
+        # A question saying enough of its own still says "she" of someone named before
+        # ("Where does she usually sit at the big NYC runway shows?"): only who is added.
+        words = {w.lower() for w in WORD.findall(question)}
+        referents = (_referents(question, turns[-_TOPIC_TURNS:], gender)
+                     if words & _PERSON_PRONOUNS else [])
+        own = {w.lower() for w in topic_words(_without_preamble(question))}
+        found = _with_words(question, own, [], referents)
+        return found, found
     # The last self-contained question names the topic; later follow-ups add to it.
     recent = turns[-_TOPIC_TURNS:]
     anchor = max((i for i, t in enumerate(recent) if not leans_on_context(t.question)),
