@@ -38,7 +38,7 @@ from .intent import Intent, intent_of
 from .overview import overview
 from .question import NOT_FOUND, require_question
 from .retrieval import Filters, Hit, Retriever
-from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose
+from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose, close_behind
 from .support import SupportModel, speaker_silent, support_features
 
 
@@ -427,8 +427,8 @@ def rivalled(chosen: Sequence[ScoredSentence], margin: float) -> bool:
     both, each with its citation."""
     best = chosen[0]
     named = {e.text.lower() for e in best.wanted}
-    return any(c.hit.doc_id == best.hit.doc_id and c.score >= best.score - margin
-               and any(e.text.lower() not in named for e in c.wanted) for c in chosen[1:])
+    return any(close_behind(c, best, margin) and any(e.text.lower() not in named
+                                                     for e in c.wanted) for c in chosen[1:])
 
 
 def _in_focus(scored: Sequence[ScoredSentence], focus: Sequence[str],

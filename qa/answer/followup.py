@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..index.analysis import PRONOUNS, WORD, names, topic_words
 from ..index.chunking import sentence_spans
-from ..index.entities import entities
+from ..index.entities import Entity, entities
 from .question import NOT_FOUND
 from .sentences import whole_name
 
@@ -309,18 +309,20 @@ def _referents(question: str, turns: Sequence[_Turn], gender: Gender | None = No
     if not wanted:
         return []
     texts = [text for t in reversed(turns) for text in (_first_sentence(t.answer), t.question)]
-    # An answer to "who" is about the one it names that the question didn't: after "Who had
-    # the record before Judge?", "he" is Maris, though the answer names Judge first.
-    asked_who = [bool(_WHO.search(t.question)) for t in reversed(turns) for _ in range(2)]
+    # Each text's entities in the order a pronoun looks at them, read once for every label.
+    ordered: list[list[Entity]] = []
+    for i, (text, tagged) in enumerate(zip(texts, entities(texts), strict=True)):
+        # "Aaron" of "Aaron Judge" (spaCy's small pipeline cuts names short) is Aaron Judge.
+        ents = [whole_name(text, e, tagged) for e in tagged]
+        if i % 2 == 0 and _WHO.search(texts[i + 1]):
+            # An answer to "who" is about the one it names that the question didn't: after
+            # "Who had the record before Judge?", "he" is Maris, though Judge comes first.
+            said = {w.lower() for w in WORD.findall(texts[i + 1])}
+            ents.sort(key=lambda e: bool({w.lower() for w in WORD.findall(e.text)} & said))
+        ordered.append(ents)
     found: list[str] = []
     for label in sorted(wanted):
-        for i, tagged in enumerate(entities(texts)):
-            # "Aaron" of "Aaron Judge" (spaCy's small pipeline cuts names short) is Aaron Judge.
-            ents = tuple(whole_name(texts[i], e, tagged) for e in tagged)
-            if asked_who[i] and i % 2 == 0:
-                said = {w.lower() for w in WORD.findall(texts[i + 1])}
-                ents = tuple(sorted(ents, key=lambda e: bool(
-                    {w.lower() for w in WORD.findall(e.text)} & said)))
+        for ents in ordered:
             match = next((e.text for e in ents if e.label == label
                           and not (label == "PERSON" and gender is not None and asked
                                    and gender(e.text) not in (None, asked))), None)

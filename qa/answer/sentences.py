@@ -670,6 +670,12 @@ def _specific(entity: Entity) -> bool:
     return bool(_NUMBERISH.search(entity.text))
 
 
+def close_behind(candidate: ScoredSentence, best: ScoredSentence, margin: float) -> bool:
+    """Whether `candidate` is of `best`'s document and scores within `margin` of it: a close
+    second candidate for the answer (`choose` quotes it, `rivalled` withholds the bold)."""
+    return candidate.hit.doc_id == best.hit.doc_id and candidate.score >= best.score - margin
+
+
 def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
            keywords: Callable[[Sequence[str]], list[list[str]]],
            question_terms: set[str], several: bool = False,
@@ -691,9 +697,8 @@ def choose(scored: Sequence[ScoredSentence], *, limit: int, margin: float,
                for c in chosen):
             continue
         words = set(keywords([cand.text])[0]) & question_terms
-        close = (alternative is not None and bool(chosen)
-                 and cand.hit.doc_id == chosen[0].hit.doc_id
-                 and cand.score >= chosen[0].score - alternative)
+        close = alternative is not None and bool(chosen) and close_behind(cand, chosen[0],
+                                                                          alternative)
         new_entity = bool(cand.wanted) and (not named or ((several or close) and not all(
             e.text.lower() in named for e in cand.wanted)))
         # For "why" (or "what did she say"), the reason (or the words) the chosen lack.
