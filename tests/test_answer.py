@@ -265,3 +265,35 @@ def test_a_sentence_of_the_conversation_s_documents_is_preferred_when_nearly_as_
     assert _in_focus(scored, ["a"], margin=0.5) == scored  # too far below the best
     assert _in_focus(scored, ["c"], margin=1.0) == scored  # none of them is in focus
     assert _in_focus(scored, [], margin=1.0) == scored
+
+
+def test_a_question_naming_nothing_new_keeps_to_the_conversation_s_story(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    # Two stories with tickets; the conversation has been reading the Adele one. Quoted only
+    # when a focus sentence is within `focus_margin`, which is 0 here: the margin for a
+    # question that names nothing new (`anchored_focus_margin`) decides alone.
+    write(tmp_path / "d" / "adele.txt", "Adele\n\nAdele will play four shows in Munich. "
+          "Ticket sales open on Feb. 7 for the shows.")
+    write(tmp_path / "d" / "swift.txt", "Swift\n\nTaylor Swift tickets go on sale March 2. "
+          "When do tickets go on sale for Swift? On sale March 2.")
+    settings = Settings(index_dir=tmp_path / "ix", abstain_threshold=0.0, focus_margin=0.0,
+                        anchored_focus_margin=100.0)
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    answerer = Answerer(Retriever(store, fake, settings), settings)
+    history = [{"role": "user", "content": "Where will Adele play?"},
+               {"role": "assistant", "content": "Adele will play four shows in Munich. [1]"}]
+    alone = answerer.ask("When do tickets go on sale?")
+    assert alone.citations[0].title == "Swift"
+    reading = answerer.read("When do tickets go on sale?", history=history)
+    assert reading.anchored
+    assert answerer.answer(reading).citations[0].title == "Adele"
+    # Naming someone the conversation hasn't is no longer about its story alone.
+    named = answerer.read("When do Taylor Swift tickets go on sale?", history=history)
+    assert not named.anchored
+    assert answerer.answer(named).citations[0].title == "Swift"
+    # Without anything read before, nothing anchors it.
+    assert not answerer.read("When do tickets go on sale?").anchored
+    strict = Answerer(answerer.retriever, settings.with_overrides(anchored_focus_margin=0.0))
+    assert strict.ask("When do tickets go on sale?", history=history).citations[0].title \
+        == "Swift"

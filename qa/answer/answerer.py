@@ -32,6 +32,7 @@ from .followup import (
     last_answer,
     last_quote,
     leans_on_context,
+    names_nothing_new,
     quoted_sentences,
 )
 from .intent import Intent, intent_of
@@ -66,6 +67,9 @@ class Reading:
     retrieved: float = field(compare=False)
     #: The documents the conversation's last answers quoted (see `conversation_documents`).
     focus: tuple[str, ...] = ()
+    #: Whether the question names no one and nothing the conversation hasn't
+    #: (`names_nothing_new`): then its answer keeps to `focus` more firmly.
+    anchored: bool = False
 
     @property
     def support(self) -> float:
@@ -224,7 +228,8 @@ class Answerer:
                              last_answer(history), named=query)
         signals = self.support_features(question, query, hits, scored, intent)
         return Reading(question, query, intent, when, filters, about, tuple(hits),
-                       tuple(scored), signals, began, retrieved, tuple(focus))
+                       tuple(scored), signals, began, retrieved, tuple(focus),
+                       bool(focus) and names_nothing_new(question, history))
 
     def answer(self, reading: Reading) -> Answer:
         """The answer to a question `read` has read: an overview, the sentences that answer
@@ -240,7 +245,9 @@ class Answerer:
             return self._abstain(question, query, reading.hits, timings, dates, support)
         analyzer = self.retriever.store.analyzer
         terms = analyzer.keywords([query])[0]
-        scored = _in_focus(reading.scored, reading.focus, self.settings.focus_margin)
+        scored = _in_focus(reading.scored, reading.focus,
+                           self.settings.anchored_focus_margin if reading.anchored
+                           else self.settings.focus_margin)
         # A second number or date close behind is a real alternative, and so is a second
         # reason; a second person or place is not (a news sentence names several).
         intent = reading.intent

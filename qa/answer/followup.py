@@ -234,6 +234,27 @@ def conversation_topic(history: Sequence[dict[str, str]]) -> str:
                                   for w in topic_words(_without_preamble(t.question))))
 
 
+def names_nothing_new(question: str, history: Sequence[dict[str, str]]) -> bool:
+    """Whether `question` names no one and nothing that the conversation's earlier turns (its
+    questions and answers) have not: asked after answers about one story, "When do tickets go
+    on sale?" or "Who is still missing?" can only be about that story, while "When did Liz
+    Truss quit?" may turn to another. A question's first word counts as no name ("Which", "How").
+
+    Example:
+        >>> history = [{"role": "user", "content": "Who is touring Europe?"},
+        ...            {"role": "assistant", "content": "Adele will play Munich. [1]"}]
+        >>> names_nothing_new("When do tickets go on sale?", history)
+        True
+        >>> names_nothing_new("And in Munich?", history)
+        True
+        >>> names_nothing_new("What about Taylor Swift?", history)
+        False
+    """
+    said = {w.lower() for turn in history for w in names(turn.get("content") or "")}
+    first = WORD.findall(question)[:1]
+    return all(w.lower() in said for w in names(question) if [w] != first)
+
+
 def last_answer(history: Sequence[dict[str, str]]) -> str:
     """The text of the conversation's last assistant turn ("" when there is none), an
     abstention included."""
