@@ -147,9 +147,10 @@ class Settings:
     # A sentence of those documents is quoted before a better one elsewhere when it scores
     # within this much of it (the sentence model's logit units, like `sentence_margin`).
     focus_margin: float = 1.0
-    # ...or within this much when the question names no one and nothing the conversation
-    # hasn't named ("When do tickets go on sale?", "Which journal published the research?"):
-    # it can only be about the story the conversation is reading.
+    # ...or within this much when the question stands on its own but names no one and nothing
+    # the conversation hasn't named ("When do tickets go on sale?", "Which journal published
+    # the research?"): it can only be about the story the conversation is reading. (A
+    # follow-up leaning on the context carries the conversation's words in its query already.)
     anchored_focus_margin: float = 3.0
     # Near-duplicates: hits whose vectors are at least this similar to a better hit are dropped.
     duplicate_cosine: float = 0.95

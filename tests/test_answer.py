@@ -292,6 +292,8 @@ def test_a_question_naming_nothing_new_keeps_to_the_conversation_s_story(
     named = answerer.read("When do Taylor Swift tickets go on sale?", history=history)
     assert not named.anchored
     assert answerer.answer(named).citations[0].title == "Swift"
+    # A follow-up leaning on the context searches with the conversation's words already.
+    assert not answerer.read("When do they go on sale?", history=history).anchored
     # Without anything read before, nothing anchors it.
     assert not answerer.read("When do tickets go on sale?").anchored
     strict = Answerer(answerer.retriever, settings.with_overrides(anchored_focus_margin=0.0))

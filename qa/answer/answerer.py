@@ -67,8 +67,8 @@ class Reading:
     retrieved: float = field(compare=False)
     #: The documents the conversation's last answers quoted (see `conversation_documents`).
     focus: tuple[str, ...] = ()
-    #: Whether the question names no one and nothing the conversation hasn't
-    #: (`names_nothing_new`): then its answer keeps to `focus` more firmly.
+    #: Whether the question stands on its own but names no one and nothing the conversation
+    #: hasn't (`names_nothing_new`): then its answer keeps to `focus` more firmly.
     anchored: bool = False
 
     @property
@@ -229,7 +229,8 @@ class Answerer:
         signals = self.support_features(question, query, hits, scored, intent)
         return Reading(question, query, intent, when, filters, about, tuple(hits),
                        tuple(scored), signals, began, retrieved, tuple(focus),
-                       bool(focus) and names_nothing_new(question, history))
+                       bool(focus) and not leans_on_context(question)
+                       and names_nothing_new(question, history))
 
     def answer(self, reading: Reading) -> Answer:
         """The answer to a question `read` has read: an overview, the sentences that answer
