@@ -219,7 +219,8 @@ class Answerer:
                            began)
         # A question that stands on its own is still searched with a lean towards the
         # conversation's topic (a follow-up's query carries it already).
-        context = conversation_topic(history) if not leans_on_context(question) else ""
+        alone = not leans_on_context(question)
+        context = conversation_topic(history) if alone else ""
         focus = [] if changes_topic(question) else self.conversation_documents(history)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
                                      boost=when, context=context, focus=focus)
@@ -229,8 +230,7 @@ class Answerer:
         signals = self.support_features(question, query, hits, scored, intent)
         return Reading(question, query, intent, when, filters, about, tuple(hits),
                        tuple(scored), signals, began, retrieved, tuple(focus),
-                       bool(focus) and not leans_on_context(question)
-                       and names_nothing_new(question, history))
+                       bool(focus) and alone and names_nothing_new(question, history))
 
     def answer(self, reading: Reading) -> Answer:
         """The answer to a question `read` has read: an overview, the sentences that answer
