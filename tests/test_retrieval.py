@@ -148,3 +148,77 @@ def test_a_conversation_s_documents_keep_a_question_with_them(
     everything = [r.doc_id for r in store.catalog.documents()]
     assert [h.passage_id for h in retriever.search(question, k=2, focus=everything)] == \
         [h.passage_id for h in retriever.search(question, k=2)]
+
+
+def _amazon_and_debt(tmp_path: Path, fake: FakeEmbedder) -> tuple[IndexStore, Settings]:
+    """One sentence of a long report answers the question; a short passage about something
+    else shares more of its everyday words."""
+    return _stories(
+        tmp_path, fake,
+        amazon="Rainforest report\n\nBrazil's Amazon rainforest lost a record area in the first "
+               "half of the year. Officials gathered at Brasilia Monday. Ministers published "
+               "fresh maps. Farmers protested loudly. Satellite images arrived quickly. Police "
+               "raided several sawmills. Lawmakers debated tougher penalties. Exporters worried "
+               "about buyers. Scientists warned about drought. Activists praised prosecutors. "
+               "Loggers blamed ranchers. Ranchers blamed miners. Miners blamed loggers.",
+        debt="Debt claims\n\nThe president said he cut the debt in half in his first year.")
+
+
+AMAZON = "How much of the Amazon was cut down in the first half of the year?"
+
+
+def test_a_passage_is_also_ranked_by_its_best_sentence(tmp_path: Path,
+                                                        fake: FakeEmbedder) -> None:
+    store, settings = _amazon_and_debt(tmp_path, fake)
+    retriever = Retriever(store, fake, settings)
+    vector = fake.embed([AMAZON])[0]
+    dense, bm25 = retriever.rankings(AMAZON, vector=vector)
+    titles = {p.passage_id: p.title for p in store.catalog.passages(dense.ids.tolist())}
+    # The report's vector is the mean of thirteen sentences, twelve of them about other things:
+    assert titles[int(dense.ids[0])] == "Debt claims"
+    by_sentence = retriever.sentence_ranking(vector, [dense, bm25])
+    assert by_sentence.by_sentence
+    assert titles[int(by_sentence.ids[0])] == "Rainforest report"
+    assert by_sentence.scores[0] > by_sentence.scores[1]
+    # ... and the hits say so, beside the other ranks.
+    hits = {h.passage.title: h for h in retriever.search(AMAZON, k=2)}
+    report = hits["Rainforest report"]
+    assert (report.dense_rank, report.sentence_rank) == (2, 1)
+    assert report.sentence_score == pytest.approx(float(by_sentence.scores[0]), abs=1e-6)
+    assert report.scores()["sentence_rank"] == 1
+    # The sentence ranking's share of the fused score is its weighted reciprocal rank.
+    off = Retriever(store, fake, settings.with_overrides(sentence_weight=0.0))
+    without = {h.passage.title: h for h in off.search(AMAZON, k=2)}
+    assert without["Rainforest report"].sentence_rank is None
+    from qa.answer.retrieval import confidence_weight
+
+    share = confidence_weight(by_sentence, settings.sentence_weight,
+                              settings.sentence_confidence) / (settings.rrf_k + 1)
+    assert report.fused_score - without["Rainforest report"].fused_score == pytest.approx(share)
+
+
+def test_questions_in_a_conversation_are_not_ranked_by_sentence(tmp_path: Path,
+                                                                 fake: FakeEmbedder) -> None:
+    store, settings = _amazon_and_debt(tmp_path, fake)
+    retriever = Retriever(store, fake, settings)
+    debt = next(r.doc_id for r in store.catalog.documents() if r.title == "Debt claims")
+    for asked in (retriever.search(AMAZON, k=2, focus=[debt]),
+                  retriever.search(AMAZON, k=2, context="president debt")):
+        assert [h.sentence_rank for h in asked] == [None, None]
+
+
+def test_an_index_without_sentence_vectors_is_searched_without_them(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    store, settings = _amazon_and_debt(tmp_path, fake)
+    settings.sentences_path.unlink()
+    hits = Retriever(store, fake, settings).search(AMAZON, k=2)
+    assert len(hits) == 2 and all(h.sentence_rank is None for h in hits)
+    assert "best sentence" not in __import__("qa.web.why", fromlist=["x"]).raw_scores(
+        _citation(hits[0]))
+
+
+def _citation(hit):  # type: ignore[no-untyped-def]
+    from qa.answer.answerer import Citation
+
+    return Citation(1, hit.doc_id, hit.passage.title, None, "s", hit.passage.text, 0, 1, 0, 1,
+                    None, hit.scores())
