@@ -36,7 +36,6 @@ ENV_VARS = {
     "QA_TOP_K": "top_k",
     "QA_CONTEXT_WEIGHT": "context_weight",
     "QA_FOCUS_WEIGHT": "focus_weight",
-    "QA_SENTENCE_WEIGHT": "sentence_weight",
     "QA_HOST": "host",
     "QA_PORT": "port",
     "QA_ABSTAIN_THRESHOLD": "abstain_threshold",
@@ -130,11 +129,6 @@ class Settings:
     bm25_weight: float = 1.0
     dense_confidence: float = 2.0
     bm25_confidence: float = 2.0
-    # The third ranking: the first `sentence_candidates` of each, by their best sentence's
-    # cosine with the question (0: off).
-    sentence_weight: float = 1.0
-    sentence_confidence: float = 2.0
-    sentence_candidates: int = 50
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
     # Dates: a question naming a time ("in March 2008", "last week") adds searches restricted

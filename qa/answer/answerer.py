@@ -22,7 +22,7 @@ from ..index.analysis import TextAnalyzer
 from ..index.backend import open_store
 from ..index.embedding import Embedder
 from ..index.entities import Entity
-from ..index.sentence_vectors import StoredSentences
+from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import (
     changes_topic,
@@ -156,7 +156,7 @@ class Answerer:
         # The sentences' vectors come from the index (embedded by `qa index`), the question's
         # from the model: answering costs about what searching does.
         self.sentence_data = StoredSentences(
-            retriever.embedder, retriever.sentences)
+            retriever.embedder, SentenceVectors(settings.sentences_path))
         self._sentence_scorer: SentenceScorer | None = None
         self._genders: dict[str, str | None] = {}
         self._sources: dict[str, str | None] = {}

@@ -5,13 +5,6 @@ Each retriever ranks its top `candidates` passages; reciprocal rank fusion score
 scale matters. The weights adapt to the query: a retriever whose best candidate stands out
 from its second gets more say (`confidence_weight`). Every hit keeps both ranks and raw
 scores, to show why it was found.
-
-A third ranking joins them: the two retrievers' first `sentence_candidates` passages, ranked by
-their best sentence's cosine with the question (the sentence vectors `qa index` stored). A
-passage embeds as the mean of everything it says, so a question about one of its sentences
-("How much of the Amazon was cut down in the first half of the year?") sits closer to a passage
-about something else entirely than to the article's paragraph that answers it in one sentence
-among five; the sentence's own vector does not blur it.
 """
 
 from __future__ import annotations
@@ -22,9 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config import Settings
-from ..index.embedding import Embedder, cache_key
+from ..index.embedding import Embedder
 from ..index.parts import Filters, StoredPassage
-from ..index.sentence_vectors import SentenceVectors, sentence_texts
 from ..index.store import IndexStore
 from .dates import DateRange
 from .question import require_question
@@ -35,8 +27,7 @@ __all__ = ["Filters", "Hit", "Ranking", "Retriever", "confidence_weight", "rrf"]
 @dataclass(frozen=True)
 class Hit:
     """One retrieved passage with the evidence for it. Ranks are 1-based (None: not among that
-    retriever's candidates); `dense_score` is always the passage's cosine with the query;
-    `sentence_score` is its best sentence's (None: not ranked by sentence)."""
+    retriever's candidates); `dense_score` is always the passage's cosine with the query."""
 
     passage: StoredPassage
     fused_rank: int
@@ -45,8 +36,6 @@ class Hit:
     dense_score: float
     bm25_rank: int | None
     bm25_score: float | None
-    sentence_rank: int | None = None
-    sentence_score: float | None = None
 
     @property
     def passage_id(self) -> int:
@@ -63,19 +52,15 @@ class Hit:
             "dense_rank": self.dense_rank,
             "bm25": None if self.bm25_score is None else round(self.bm25_score, 6),
             "bm25_rank": self.bm25_rank,
-            "sentence": None if self.sentence_score is None else round(self.sentence_score, 6),
-            "sentence_rank": self.sentence_rank,
         }
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """One retriever's candidates, best first (`by_sentence`: passages ranked by their best
-    sentence)."""
+    """One retriever's candidates, best first."""
 
     ids: np.ndarray
     scores: np.ndarray
-    by_sentence: bool = False
 
 
 def confidence_weight(ranking: Ranking, base: float, confidence: float) -> float:
@@ -123,7 +108,6 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.sentences = SentenceVectors(settings.sentences_path)
 
     def rankings(
         self,
@@ -171,20 +155,11 @@ class Retriever:
         texts = [query, f"{query} {context}"] if context and weight > 0 else [query]
         vectors = self.embedder.embed(texts)
         vector = vectors[0]
-        # In a conversation the question's own few words ("Will it be windy too?") would
-        # find one sentence of another story ("The Windy City…") before the conversation's,
-        # so its searches keep to the passages' vectors. (Natural dev + batch 1, turns right
-        # at 1 / 20 / 2,273 articles: 266 / 261 / 181 with sentences in every search, 267 /
-        # 259 / 190 in none, 267 / 263 / 190 this way.)
-        alone = not focus and not context
-        rankings, weights = self.all_rankings(query, vector, filters=filters, boost=boost,
-                                              by_sentence=alone)
+        rankings, weights = self.all_rankings(query, vector, filters=filters, boost=boost)
         if len(texts) > 1:
             c_dense, c_bm25 = self.rankings(texts[1], filters=filters, vector=vectors[1])
-            more, more_weights = self._joined(c_dense, c_bm25, vectors[1], weight,
-                                              by_sentence=False)
-            rankings += more
-            weights += more_weights
+            rankings += [c_dense, c_bm25]
+            weights += self._weights(c_dense, c_bm25, weight)
         if focus and self.settings.focus_weight > 0:
             allowed = self._passages_of(focus, filters)
             # (When the documents are the whole collection, the searches would only repeat.)
@@ -192,9 +167,9 @@ class Retriever:
                 n = self.settings.candidates
                 f_dense = Ranking(*self.store.dense.search(vector, n, allowed))
                 f_bm25 = Ranking(*self.store.lexical.search(query, n, allowed))
-                more, more_weights = self._joined(f_dense, f_bm25, vector,
-                                                  self.settings.focus_weight, by_sentence=False)
-                focused = self.hits([*rankings, *more], [*weights, *more_weights],
+                focused = self.hits([*rankings, f_dense, f_bm25],
+                                    [*weights, *self._weights(f_dense, f_bm25,
+                                                              self.settings.focus_weight)],
                                     vector, k=k or self.settings.top_k)
                 # The passages the focus displaced still count as found (after the others):
                 # how close the collection comes to the question is no less with a focus.
@@ -222,14 +197,12 @@ class Retriever:
         filters: Filters | None = None,
         boost: DateRange | None = None,
         candidates: int | None = None,
-        by_sentence: bool = True,
     ) -> tuple[list[Ranking], list[float]]:
-        """The rankings to fuse and their weights: dense, BM25 and (`by_sentence`) their
-        candidates by best sentence, then, with `boost`, the same restricted to its date
-        range."""
+        """The rankings to fuse and their weights: dense and BM25, then, with `boost`, dense
+        and BM25 restricted to its date range."""
         n = candidates or self.settings.candidates
         dense, bm25 = self.rankings(query, filters=filters, vector=vector, candidates=n)
-        rankings, weights = self._joined(dense, bm25, vector, 1.0, by_sentence=by_sentence)
+        rankings, weights = [dense, bm25], self._weights(dense, bm25, 1.0)
         if boost is not None:
             base = filters or Filters()
             dated = Filters(
@@ -238,58 +211,20 @@ class Retriever:
                 date_to=min(d for d in (base.date_to, boost.end) if d),
             )
             d_dense, d_bm25 = self.rankings(query, filters=dated, vector=vector, candidates=n)
-            more, more_weights = self._joined(d_dense, d_bm25, vector, self.settings.date_weight,
-                                              by_sentence=by_sentence)
-            rankings += more
-            weights += more_weights
+            rankings += [d_dense, d_bm25]
+            weights += self._weights(d_dense, d_bm25, self.settings.date_weight)
         return rankings, weights
 
-    def sentence_ranking(self, vector: np.ndarray, pools: Sequence[Ranking]) -> Ranking:
-        """The first `sentence_candidates` passages of each of `pools`, ranked by the cosine of
-        their best sentence with the query `vector`. Only stored sentence vectors count (a
-        passage without them, as in an index written before they were, is left out): embedding
-        a hundred passages' sentences per question would cost more than the whole answer."""
-        n = self.settings.sentence_candidates
-        ids = list(dict.fromkeys(int(pid) for pool in pools for pid in pool.ids[:n].tolist()))
-        if not ids:
-            return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), True)
-        texts = {p.passage_id: sentence_texts(p.title, p.text)
-                 for p in self.store.catalog.passages(ids)}
-        found = self.sentences.get(cache_key(self.embedder),
-                                   list(dict.fromkeys(t for ts in texts.values() for t in ts)))
-        best: dict[int, float] = {}
-        for pid, sentences in texts.items():
-            vectors = [found[t] for t in sentences if t in found]
-            if vectors:
-                best[pid] = float(np.max(np.stack(vectors) @ vector))
-        order = sorted(best, key=lambda pid: (-best[pid], pid))
-        return Ranking(np.array(order, dtype=np.int64),
-                       np.array([best[pid] for pid in order], dtype=np.float32), by_sentence=True)
-
-    def _joined(self, dense: Ranking, bm25: Ranking, vector: np.ndarray, scale: float, *,
-                by_sentence: bool) -> tuple[list[Ranking], list[float]]:
-        """One search's rankings for the fusion, with their weights times `scale`: dense,
-        BM25 and (`by_sentence`, unless `sentence_weight` is 0 or no sentence vectors are
-        stored) their candidates by best sentence."""
+    def _weights(self, dense: Ranking, bm25: Ranking, scale: float) -> list[float]:
         s = self.settings
-        rankings = [dense, bm25]
-        weights = [scale * confidence_weight(dense, s.dense_weight, s.dense_confidence),
-                   scale * confidence_weight(bm25, s.bm25_weight, s.bm25_confidence)]
-        if by_sentence and s.sentence_weight > 0:
-            ranked = self.sentence_ranking(vector, rankings)
-            if len(ranked.ids):
-                rankings.append(ranked)
-                weights.append(scale * confidence_weight(ranked, s.sentence_weight,
-                                                         s.sentence_confidence))
-        return rankings, weights
+        return [scale * confidence_weight(dense, s.dense_weight, s.dense_confidence),
+                scale * confidence_weight(bm25, s.bm25_weight, s.bm25_confidence)]
 
     def hits(self, rankings: Sequence[Ranking], weights: Sequence[float], vector: np.ndarray,
              *, k: int) -> list[Hit]:
         """Fuse rankings (dense first, BM25 second, then any others) into the top-k hits."""
         fused = rrf(rankings, weights, k=self.settings.rrf_k)
         dense_at, bm25_at = _positions(rankings[0]), _positions(rankings[1])
-        sentence_at = _positions(next((r for r in rankings if r.by_sentence),
-                                      Ranking(np.zeros(0), np.zeros(0))))
         out: list[Hit] = []
         kept: list[np.ndarray] = []
         step = max(k * 2, 10)
@@ -300,13 +235,11 @@ class Retriever:
                                                   self.store.dense.vectors(ids), strict=True):
                 if self._duplicate(passage, vec, out, kept):
                     continue
-                d, b, t = dense_at.get(pid), bm25_at.get(pid), sentence_at.get(pid)
+                d, b = dense_at.get(pid), bm25_at.get(pid)
                 out.append(Hit(
                     passage=passage, fused_rank=len(out) + 1, fused_score=score,
                     dense_rank=None if d is None else d[0], dense_score=float(vec @ vector),
                     bm25_rank=None if b is None else b[0], bm25_score=None if b is None else b[1],
-                    sentence_rank=None if t is None else t[0],
-                    sentence_score=None if t is None else t[1],
                 ))
                 kept.append(vec)
                 if len(out) >= k:

@@ -62,8 +62,8 @@ def plain_words(why: Why) -> str:
 
 
 def raw_scores(c: Citation) -> str:
-    """The retrieval scores and ranks: meaning (the dense cosine), words (BM25), the best
-    sentence's meaning (when the passage was ranked by sentence), combined (the fused score).
+    """The retrieval scores and ranks: meaning (the dense cosine), words (BM25), combined (the
+    fused score).
 
     Example:
         >>> raw_scores(Citation(1, "d", "T", None, "s", "x", 0, 1, 0, 1, None, {"dense": 0.5,
@@ -78,7 +78,5 @@ def raw_scores(c: Citation) -> str:
     parts = [f"meaning {float(s.get('dense') or 0):.3f}{rank('dense_rank')}"]
     parts.append(f"words (BM25) {s['bm25']:.2f}{rank('bm25_rank')}" if s.get("bm25") is not None
                  else "words (BM25) no match")
-    if s.get("sentence") is not None:
-        parts.append(f"best sentence {float(s['sentence']):.3f}{rank('sentence_rank')}")
     parts.append(f"combined {float(s.get('fused') or 0):.4f}{rank('fused_rank')}")
     return " · ".join(parts)
