@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SEEDS
 from test_answer import check_consistent
@@ -12,6 +14,7 @@ from test_answer import check_consistent
 from qa.answer.answerer import Answerer
 from qa.answer.question import NOT_FOUND
 from qa.answer.retrieval import Retriever
+from qa.answer.sentences import ScoredSentence, SentenceModel
 from qa.config import BUNDLED_MODEL, Settings
 from qa.index.builder import index_paths
 from qa.index.store import IndexStore
@@ -196,3 +199,33 @@ def test_a_question_about_someone_the_article_never_names_is_not_answered(
     assert answer.abstained and answer.support == 0.0
     # Someone the article does name is answered.
     assert not answerer.ask("What did the Russian foreign minister say?").abstained
+
+
+def test_a_page_titled_by_its_subject_is_read_with_its_title(
+        tmp_path: Path, real_model) -> None:  # type: ignore[no-untyped-def]
+    """"They were descended from…" says where the Normans came from only to a reader who
+    knows the page is about the Normans: the sentence embedded after its title says so."""
+    text = ("The Normans were the people who in the 10th and 11th centuries gave their name to "
+            "Normandy, a region in France. They were descended from Norse raiders and pirates "
+            "from Denmark, Iceland and Norway.")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "normans.md").write_text(f"# Normans\n\n{text}\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    index_paths([folder], settings, embedder=real_model)
+    store = IndexStore.load(settings.index_dir, model=BUNDLED_MODEL)
+    answerer = Answerer(Retriever(store, real_model, settings), settings)
+    reading = answerer.read("Where did the Normans come from?")
+    descended = next(s for s in reading.scored if s.text.startswith("They were descended"))
+    lead = next(s for s in reading.scored if s.text.startswith("The Normans were"))
+    assert descended.feature("titled") > descended.feature("cosine") + 0.1
+    assert abs(lead.feature("titled") - lead.feature("cosine")) < 0.05, "it names them itself"
+    # The subject model weighs that: the lead (which shares the question's words) still leads
+    # here, but by less than the general model would have it.
+    general = SentenceModel.bundled()
+
+    def gap(score: Callable[[ScoredSentence], float]) -> float:
+        return score(lead) - score(descended)
+
+    assert gap(lambda s: s.score) < gap(
+        lambda s: float(general.score(np.array([s.features]))[0])) - 0.5

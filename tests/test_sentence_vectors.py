@@ -12,7 +12,7 @@ from qa.answer.answerer import Answerer
 from qa.answer.retrieval import Retriever
 from qa.config import Settings
 from qa.index.builder import index_paths
-from qa.index.sentence_vectors import SentenceVectors, sentence_texts
+from qa.index.sentence_vectors import SentenceVectors, sentence_texts, titled
 from qa.index.store import IndexStore
 
 ARTICLES = {
@@ -88,13 +88,13 @@ def test_rebuild_drops_sentences_no_passage_holds(tmp_path: Path, fake: FakeEmbe
     corpus = _corpus(tmp_path)
     index_paths([corpus], settings, embedder=fake)
     count = SentenceVectors(settings.sentences_path).count()
-    assert count == 6
+    assert count == 12, "six sentences, each also after its title (each title names a subject)"
     (corpus / "bank.txt").unlink()
     index_paths([corpus], settings, embedder=fake, prune=True)
     assert SentenceVectors(settings.sentences_path).count() == count, "kept until worth it"
     index_paths([corpus], settings, embedder=fake, rebuild=True)
     stored = SentenceVectors(settings.sentences_path)
-    assert stored.count() == 4
+    assert stored.count() == 8
     assert stored.get(fake.name, ["Economists said inflation had slowed."]) == {}
 
 
@@ -140,3 +140,35 @@ def test_fast_keyword_analysis_matches_bm25s() -> None:
                                   stemmer=Stemmer.Stemmer(analyzer.stemmer), return_ids=False,
                                   show_progress=False)
         assert analyzer._tokenize(texts, stop, return_ids=False) == expected
+
+
+def test_a_document_titled_by_its_subject_also_has_its_sentences_stored_after_the_title(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    folder = _corpus(tmp_path)
+    write(folder / "talks.txt", "US and Russian officials take a conciliatory tone in missile "
+                                "talks\n\nThe talks went well.")
+    write(folder / "memo.txt", "The talks in Moscow went on for two days and ended late on "
+                               "Tuesday evening with a joint statement.")
+    settings = Settings(index_dir=tmp_path / "index")
+    index_paths([folder], settings, embedder=fake)
+    stored = SentenceVectors(settings.sentences_path)
+    garden = titled("Garden tips", "Roses like clay soil.")
+    found = stored.get(fake.name, [garden])
+    assert np.allclose(found[garden], FakeEmbedder().embed([garden])[0], atol=1e-3)
+    assert stored.entities(fake.name, [garden]) == {garden: ()}, "no entities are found for them"
+    # A headline tells a story, and a file without a title line is titled by its name: neither
+    # names a subject.
+    memo = IndexStore.load(settings.index_dir, model=fake.name).catalog
+    assert {r.title for r in memo.documents()} >= {"memo",
+        "US and Russian officials take a conciliatory tone in missile talks"}
+    others = [titled("US and Russian officials take a conciliatory tone in missile talks",
+                     "The talks went well."),
+              titled("memo", "The talks in Moscow went on for two days and ended late on "
+                             "Tuesday evening with a joint statement.")]
+    assert stored.get(fake.name, others) == {}
+    # A rebuild keeps them (they are live), and drops those of documents gone.
+    (folder / "garden.md").unlink()
+    index_paths([folder], settings, embedder=fake, rebuild=True)
+    rocket = titled("Rocket launch", "The rocket carried a weather satellite into orbit.")
+    after = SentenceVectors(settings.sentences_path).get(fake.name, [garden, rocket])
+    assert set(after) == {rocket}

@@ -34,15 +34,43 @@ def _hit(text: str, rank: int, doc: str = "d", title: str = "T", ordinal: int = 
 
 def _score(question: str, hits: Sequence[Hit], model: SentenceModel | None = None,
            size: int = 10) -> list[ScoredSentence]:
+    # (The hits' one-word titles name a subject: both models are the one given.)
     scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
                             idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=size,
-                            model=model)
+                            model=model, subject_model=model)
     return scorer.score(question, hits)
 
 
-def test_the_bundled_model_names_every_feature_once() -> None:
+def test_the_bundled_models_name_every_feature_once() -> None:
     model = SentenceModel.bundled()
-    assert sorted(model.features) == sorted(FEATURES) and len(model.weights) == len(FEATURES)
+    assert sorted(model.features) == sorted(f for f in FEATURES if f != "titled")
+    assert len(model.weights) == len(model.features)
+    subject = SentenceModel.bundled("sentences-subject")
+    assert sorted(subject.features) == sorted(FEATURES)
+    assert len(subject.weights) == len(FEATURES)
+    assert subject.weights[subject.features.index("titled")] > 0
+
+
+def test_a_subject_s_sentences_are_read_after_its_title_by_a_model_of_their_own() -> None:
+    fake = FakeEmbedder()
+    text = "It lives on the savanna of Africa. The stripes are unique."
+    subject = _hit(text, 1, doc="d", title="Zebras")
+    story = _hit(text, 2, doc="e", title="Keepers at the city zoo welcome two new animals")
+    scorer = SentenceScorer(embed=fake.embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10,
+                            model=SentenceModel(("cosine",), (1.0,), 0.0),
+                            subject_model=SentenceModel(("titled",), (1.0,), 0.0))
+    question = "Where do zebras live?"
+    scored = {(s.hit.doc_id, s.text): s for s in scorer.score(question, [subject, story])}
+    zebras = scored[("d", "It lives on the savanna of Africa.")]
+    q, titled_vector = fake.embed([question, "Zebras. It lives on the savanna of Africa."])
+    assert zebras.feature("titled") == pytest.approx(float(q @ titled_vector))
+    assert zebras.feature("titled") > zebras.feature("cosine"), "the title says who 'it' is"
+    assert zebras.score == pytest.approx(zebras.feature("titled"))
+    # A headline tells a story, not a subject: the plain cosine, and the other model.
+    news = scored[("e", "It lives on the savanna of Africa.")]
+    assert news.feature("titled") == news.feature("cosine") == zebras.feature("cosine")
+    assert news.score == pytest.approx(news.feature("cosine"))
 
 
 def test_the_sentence_with_the_question_keywords_wins() -> None:
@@ -153,7 +181,7 @@ def test_a_name_a_follow_up_carries_from_earlier_turns_is_not_its_answer() -> No
     hits = [_hit("Zaki beat Kadam in the final. Zaki lost to Soma the year before.", 1)]
     scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
                             idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10,
-                            model=only_type)
+                            model=only_type, subject_model=only_type)
     # "Who beat him that time?" after an answer naming Zaki and Kadam: neither is new.
     scored = scorer.score("Who beat him that time? Zaki final Kadam", hits,
                           focus="Who beat him that time?")
@@ -165,7 +193,7 @@ def test_a_place_a_follow_up_carries_may_still_be_where() -> None:
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)
     scorer = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
                             idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10,
-                            model=only_type)
+                            model=only_type, subject_model=only_type)
     scored = scorer.score("Where would it be built? shield Europe",
                           [_hit("The system would be built in eastern Europe.", 1)],
                           focus="Where would it be built?")

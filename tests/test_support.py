@@ -128,3 +128,27 @@ def test_a_speaker_is_named_by_a_whole_word_and_not_by_a_title() -> None:
     assert speaker_silent(intent_of("What did Minister Wang Yi say?"), hits)
     assert not speaker_silent(intent_of("What did Minister Lavrov say?"), hits)
     assert not speaker_silent(intent_of("What did Lavrov's spokesman say?"), hits)
+
+
+def test_support_reads_the_best_sentence_by_the_general_model_whichever_model_ranked_it(
+) -> None:
+    from qa.answer.sentences import SentenceModel
+
+    text = "It lives on the savanna of Africa. The stripes are unique."
+    question = "Where do zebras live?"
+    # "Zebras" names a subject: its sentences are ranked by the subject model.
+    passage = StoredPassage(1, "d", 0, 0, len(text), None, text, "Zebras", None, "s")
+    scored = SentenceScorer(embed=FakeEmbedder().embed, analyzer=ANALYZER,
+                            idf=lambda terms: dict.fromkeys(terms, 1.0),
+                            collection_size=4).score(question, [Hit(passage, 1, 1.0, 1, 0.5, 1,
+                                                                    1.0)])
+    best = scored[0]
+    general = float(SentenceModel.bundled().score(np.array([best.features]))[0])
+    subject = float(SentenceModel.bundled("sentences-subject").score(
+        np.array([best.features]))[0])
+    assert best.score == pytest.approx(subject) and subject != pytest.approx(general)
+    row = support_features(question, [Hit(passage, 1, 1.0, 1, 0.5, 1, 1.0)], scored,
+                           weights={"zebra": 1.0, "live": 1.0},
+                           keywords=ANALYZER.keywords([text]), intent=intent_of(question),
+                           collection_size=4)
+    assert row[SUPPORT_FEATURES.index("best_sentence")] == pytest.approx(general)

@@ -43,11 +43,19 @@ Each candidate sentence gets a few features, each in [0, 1] except the cosine:
 - defines: the question asks what something is ("What is a chiropractor?", "Who is Lavrov?")
   and the sentence says what it is ("A chiropractor is a…", "Russian Foreign Minister Sergei
   Lavrov…"), or is its document's first sentence and shares a word with the question (an
-  encyclopedia's first sentence defines its subject). WikiQA dev's MAP 0.763 → 0.774.
+  encyclopedia's first sentence defines its subject). WikiQA dev's MAP 0.763 → 0.774;
+- titled: in a document whose title names its subject ("Normans", "Tissue (biology)":
+  `names_subject`), the cosine of the question with the sentence embedded after its title
+  ("Tissue (biology). It is found in …"; `qa index` stores those vectors too), so that "it" and
+  "they" are read as the subject; elsewhere the plain cosine.
 
-A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`, coefficients in
-`qa/answer/models/sentences.json`) turns the features into one score. Headings and titles are
-never candidates (`qa.index.prose`).
+A logistic regression fitted on labelled data (`benchmarks/fit_sentences.py`) turns the
+features into one score: one model for the sentences of documents titled by their subject
+(`qa/answer/models/sentences-subject.json`, fitted with `titled`) and one for all others, such as
+news stories (`qa/answer/models/sentences.json`, without it). The title helps read a subject's
+page (held-out WikiQA dev MAP 0.766 → 0.786), but blurs a story's sentences together where
+the conversations must tell them apart, so each kind of document has its own weights. Headings
+and titles are never candidates (`qa.index.prose`).
 """
 
 from __future__ import annotations
@@ -65,11 +73,12 @@ import numpy as np
 from ..index.analysis import NUMBER_WORDS, TITLES, TextAnalyzer
 from ..index.entities import Entity, entities
 from ..index.prose import in_link_line, prose_spans
+from ..index.sentence_vectors import names_subject, titled
 from .intent import Intent, intent_of
 from .retrieval import Hit
 
 FEATURES = ("cosine", "lexical", "context", "type_match", "cue", "rank", "passage", "short",
-            "focus", "window", "repeated", "length", "defines")
+            "focus", "window", "repeated", "length", "defines", "titled")
 #: The user's own words count this much more than words carried over from earlier turns.
 _FOCUS_BOOST = 2.0
 #: Collection size (passages) at which its own IDF and the background rarity weigh the same.
@@ -145,9 +154,10 @@ class SentenceModel:
 
     @staticmethod
     @cache
-    def bundled() -> SentenceModel:
-        """The fitted model shipped in `qa/answer/models/sentences.json`."""
-        data = json.loads((files("qa.answer") / "models" / "sentences.json").read_text("utf-8"))
+    def bundled(name: str = "sentences") -> SentenceModel:
+        """A fitted model shipped in `qa/answer/models/`: "sentences" (every document but
+        those titled by their subject) or "sentences-subject" (those)."""
+        data = json.loads((files("qa.answer") / "models" / f"{name}.json").read_text("utf-8"))
         return SentenceModel(tuple(data["features"]), tuple(data["weights"]),
                              float(data["bias"]))
 
@@ -225,11 +235,14 @@ class SentenceScorer:
         analyzer: the index's text analysis (keywords, rarity).
         idf: keyword → IDF in the collection.
         collection_size: passages in the collection (how much its IDF is trusted).
+        model, subject_model: the models for the sentences of other documents and of those
+            titled by their subject (the bundled ones by default).
     """
 
     def __init__(self, *, embed: Callable[[Sequence[str]], np.ndarray], analyzer: TextAnalyzer,
                  idf: Callable[[Sequence[str]], dict[str, float]], collection_size: int,
                  model: SentenceModel | None = None,
+                 subject_model: SentenceModel | None = None,
                  entities: Callable[[Sequence[str]], list[tuple[Entity, ...]]] = entities,
                  ) -> None:
         self.embed = embed
@@ -239,6 +252,7 @@ class SentenceScorer:
         self.idf = idf
         self.collection_size = collection_size
         self.model = model or SentenceModel.bundled()
+        self.subject_model = subject_model or SentenceModel.bundled("sentences-subject")
 
     def weights(self, question: str, focus: str | None) -> dict[str, float]:
         """Keyword weights of the question; the user's own words (`focus`) count double.
@@ -281,7 +295,8 @@ class SentenceScorer:
         rows, wanted = self.features(question, spans, texts, focus=focus,
                                      intent=intent or intent_of(focus or question),
                                      quoted=quoted, named=named)
-        scores = self.model.score(rows)
+        subject = np.array([_subject(hit) for hit, _, _ in spans])
+        scores = np.where(subject, self.subject_model.score(rows), self.model.score(rows))
         out = [ScoredSentence(hit, start, end, tuple(float(v) for v in row), float(score), ents)
                for (hit, start, end), row, score, ents in zip(spans, rows, scores, wanted,
                                                                strict=True)]
@@ -295,9 +310,14 @@ class SentenceScorer:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
         the entities of the wanted kinds it holds."""
         user = focus if focus is not None and focus != question else None
-        vectors = self.embed([question, *texts] if user is None else [question, user, *texts])
-        sentences = vectors[1:] if user is None else vectors[2:]
+        subject = [titled(hit.passage.title, text)
+                   for (hit, _, _), text in zip(spans, texts, strict=True)
+                   if _subject(hit)]
+        asked = [question] if user is None else [question, user]
+        vectors = self.embed([*asked, *texts, *subject])
+        sentences = vectors[len(asked) : len(asked) + len(texts)]
         cosine = sentences @ vectors[0]
+        titled_cosine = iter(vectors[len(asked) + len(texts) :] @ vectors[0])
         focus_cosine = np.zeros(len(texts)) if user is None else sentences @ vectors[1]
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
@@ -343,7 +363,8 @@ class SentenceScorer:
                        float(len(text.split()) < _SHORT_WORDS), float(focus_cosine[i]),
                        float(window[i]), float(bool(quoted) and text in quoted),
                        min(len(text.split()) / _LONG_WORDS, 1.0),
-                       _defines(text, describes, lead=lead and bool(own & set(weights))))
+                       _defines(text, describes, lead=lead and bool(own & set(weights))),
+                       float(next(titled_cosine)) if _subject(hit) else float(cosine[i]))
         return rows, wanted
 
 
@@ -362,6 +383,10 @@ class SentenceScorer:
                 led.add(doc)
                 out[doc] |= set(words)
         return out
+
+
+def _subject(hit: Hit) -> bool:
+    return names_subject(hit.passage.title, hit.passage.source)
 
 
 def _describing(question: str) -> re.Pattern[str] | None:

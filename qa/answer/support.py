@@ -15,7 +15,7 @@ A few signals, each comparable across collections of any size:
 - best_entity_missing: it wants one and the best sentence holds none ("How much did the mission
   cost?" answered by a sentence about the mission with no sum in it);
 - agreement: dense and BM25 search both rank the same passage first;
-- best_sentence: the answer-sentence model's score of the best sentence;
+- best_sentence: the general answer-sentence model's score of the best sentence (`general_score`);
 - collection: log10 of the passages in the collection. The best of many passages is closer to
   any question than the best of four, by selection alone: the cosines mean less as the
   collection grows, and the model learns by how much, so one article is judged fairly.
@@ -42,7 +42,7 @@ import numpy as np
 from ..index.analysis import TITLES, WORD, names
 from .intent import Intent
 from .retrieval import Hit
-from .sentences import QUOTATION, ScoredSentence, keyword_share
+from .sentences import QUOTATION, ScoredSentence, SentenceModel, keyword_share
 
 #: A nationality in a question is found where the text names the country ("Which American
 #: president…" of a text saying "US President…"); a short list of the commonest in the news.
@@ -132,10 +132,18 @@ def support_features(question: str, hits: Sequence[Hit], scored: Sequence[Scored
         unknown,
         float(wants and not any(s.wanted for s in scored)),
         float(hits[0].dense_rank == 1 and hits[0].bm25_rank == 1),
-        best.score if best is not None else -10.0,
+        general_score(best) if best is not None else -10.0,
         float(wants and (best is None or not best.wanted)),
         math.log10(1 + collection_size),
     ])
+
+
+def general_score(sentence: ScoredSentence) -> float:
+    """The sentence's score by the general sentence model, whichever model ranked it: the
+    support model was calibrated on that model's scores, and the subject model's (for
+    documents titled by their subject) run higher for the same sentence, which would raise
+    the support of questions the documents don't answer."""
+    return float(SentenceModel.bundled().score(np.array([sentence.features]))[0])
 
 
 def speaker_silent(intent: Intent, hits: Sequence[Hit]) -> bool:

@@ -30,7 +30,12 @@ from .entities import pipeline_version
 from .layout import FORMAT_VERSION, Manifest
 from .parts import DocumentRow
 from .sentence_vectors import PRECISION as SENTENCE_PRECISION
-from .sentence_vectors import SentenceVectors, passage_sentences
+from .sentence_vectors import (
+    SUBJECT_WORDS,
+    SentenceVectors,
+    passage_sentences,
+    titled_sentences,
+)
 from .store import IndexStore
 from .writer import LocalTarget
 
@@ -75,6 +80,9 @@ def chunking_settings(settings: Settings, embedder_max_tokens: int | None) -> di
         # (from the cache, cheaply) and gets them on its next update.
         "sentence_vectors": SENTENCE_PRECISION,
         "sentence_entities": pipeline_version(),
+        # ...and one written before sentences were also embedded after a title naming the
+        # document's subject (at most this many words) gets those.
+        "titled_sentences": SUBJECT_WORDS,
     }
 
 
@@ -271,11 +279,18 @@ class _Plan:
         """Embed the fresh passages' sentences now, so answering never has to. Done before
         the write commits, so a committed index never lacks them."""
         stored = SentenceVectors(self.settings.sentences_path, writable=True)
+        sources = {d.doc_id: d.source for d in fresh.documents}
+        items = [(titles[p.doc_id], p.text) for p in fresh.passages]
         try:
-            stored.add(model, passage_sentences(
-                [(titles[p.doc_id], p.text) for p in fresh.passages]),
-                batch_size=self.settings.embed_batch_size * 4,
-                progress=lambda total: progress("sentences", total))
+            stored.add(model, passage_sentences(items),
+                       batch_size=self.settings.embed_batch_size * 4,
+                       progress=lambda total: progress("sentences", total))
+            # A document titled by its subject also has its sentences embedded after the
+            # title, for the sentence model of such documents (`titled`).
+            stored.add(model, titled_sentences([(titles[p.doc_id], sources[p.doc_id], p.text)
+                                                for p in fresh.passages]), with_entities=False,
+                       batch_size=self.settings.embed_batch_size * 4,
+                       progress=lambda total: progress("titled sentences", total))
         finally:
             stored.close()
 
@@ -290,8 +305,9 @@ class _Plan:
             try:
                 live: list[str] = []
                 for row in store.catalog.documents():
-                    live += passage_sentences([(row.title, p.text)
-                                               for _, p in store.catalog.passages_of(row.doc_id)])
+                    texts = [p.text for _, p in store.catalog.passages_of(row.doc_id)]
+                    live += passage_sentences([(row.title, t) for t in texts])
+                    live += titled_sentences([(row.title, row.source, t) for t in texts])
             finally:
                 store.close()
             stored.prune(cache_key(model), live)

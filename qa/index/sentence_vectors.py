@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from urllib.parse import quote
 
 import numpy as np
@@ -39,6 +39,34 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS sentences (model TEXT NOT NULL, key TEXT 
            "vector BLOB NOT NULL, entities TEXT NOT NULL, PRIMARY KEY (model, key)) "
            "WITHOUT ROWID")
 _LOOKUP_CHUNK = 500
+
+
+#: A title of at most this many words names a subject ("Normans", "Tissue (biology)"), the way
+#: an encyclopedia's or a wiki's pages are titled; a news headline (6-12 words) tells a story.
+SUBJECT_WORDS = 4
+
+
+def names_subject(title: str, source: str) -> bool:
+    """Whether a document's title names its subject, so that its sentences ("It is found in
+    …", "They were descended from …") are read as about it: a short title that is not just
+    its file's name (what a file without a title line is titled).
+
+    Example:
+        >>> names_subject("Tissue (biology)", "wiki.jsonl#D8")
+        True
+        >>> names_subject("US, Russian officials take conciliatory tone in missile talks", "a.txt")
+        False
+        >>> names_subject("notes", "/home/me/notes.txt")
+        False
+    """
+    return 0 < len(title.split()) <= SUBJECT_WORDS \
+        and title != PurePath(source.split("#", 1)[0]).stem
+
+
+def titled(title: str, sentence: str) -> str:
+    """A sentence with its subject before it, as it is embedded for the sentence model's
+    `titled` feature: "Tissue (biology). It is found in …"."""
+    return f"{title}. {sentence}"
 
 
 def sentence_texts(title: str, passage_text: str) -> list[str]:
@@ -133,9 +161,11 @@ class SentenceVectors:
         return found
 
     def add(self, embedder: Embedder, texts: Iterable[str], *, batch_size: int = 256,
-            progress: Callable[[int], Callable[[int], None]] | None = None) -> int:
-        """Embed, find the entities of, and store the texts not stored yet; returns how many
-        were new. Each batch is committed as it is done, so a killed run keeps its work."""
+            progress: Callable[[int], Callable[[int], None]] | None = None,
+            with_entities: bool = True) -> int:
+        """Embed, find the entities of (unless not `with_entities`: none are stored), and
+        store the texts not stored yet; returns how many were new. Each batch is committed as
+        it is done, so a killed run keeps its work."""
         assert self._db is not None, "open with writable=True to add"
         unique = list(dict.fromkeys(texts))
         have = self.get(cache_key(embedder), unique)
@@ -144,7 +174,7 @@ class SentenceVectors:
         for i in range(0, len(missing), batch_size):
             batch = missing[i : i + batch_size]
             vectors = embedder.embed(batch).astype(np.float16)
-            found = entities(batch)
+            found = entities(batch) if with_entities else [()] * len(batch)
             with self._lock:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
@@ -218,3 +248,10 @@ class StoredSentences:
 def passage_sentences(items: Sequence[tuple[str, str]]) -> list[str]:
     """Every prose sentence of these (title, passage text) pairs."""
     return [s for title, text in items for s in sentence_texts(title, text)]
+
+
+def titled_sentences(items: Sequence[tuple[str, str, str]]) -> list[str]:
+    """The sentences of those (title, source, passage text) whose title names a subject,
+    each with the title before it (`titled`): embedded beside the plain ones."""
+    return [titled(title, s) for title, source, text in items if names_subject(title, source)
+            for s in sentence_texts(title, text)]
