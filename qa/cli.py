@@ -173,7 +173,7 @@ def _progress_factory(err: TextIO, quiet: bool) -> Callable[[str, int], Callable
             return lambda _n: None
         from tqdm import tqdm
 
-        units = {"embedding": "text", "sentences": "sentence"}
+        units = {"embedding": "text", "sentences": "sentence", "titled sentences": "sentence"}
         bar = tqdm(total=total, desc=stage, unit=units.get(stage, "file"),
                    file=err, leave=True, dynamic_ncols=True)
 
