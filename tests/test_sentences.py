@@ -475,3 +475,18 @@ def test_how_old_wants_an_age_not_an_ordinal_or_a_day() -> None:
     assert scored[0].text == "Djokovic, 36, beat Ruud."
     assert [e.text for e in scored[0].wanted] == ["36"]
     assert scored[1].wanted == ()  # "the 23rd" and "Saturday" are dates to spaCy, not ages
+
+
+def test_a_number_that_labels_is_no_count() -> None:
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("Officials promised improved cooperation on Tuesday in day two of talks in "
+                 "Moscow. Two hundred people attended the talks.", 1)]
+    scored = {s.text: s for s in _score("How many people attended the talks?", hits, only_type)}
+    day = scored["Officials promised improved cooperation on Tuesday in day two of talks in "
+                 "Moscow."]
+    assert day.wanted == () and day.feature("type_match") == 0.0, "'day two' labels a day"
+    counted = scored["Two hundred people attended the talks."]
+    assert [e.text for e in counted.wanted] == ["Two hundred"]
+    game = _score("How many games were played?",
+                  [_hit("The final was game seven of the series.", 1)], only_type)
+    assert game[0].wanted == ()

@@ -496,9 +496,18 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                                    and {w.lower() for w in _WORDS.findall(e.text)} & asked_words)
                           and (not intent.age or _is_age(e.text))
                           and not (intent.moment and _is_stretch(text, e))
-                          and not (intent.span and _A_DAY.match(e.text))),
+                          and not (intent.span and _A_DAY.match(e.text))
+                          and not (e.label == "CARDINAL" and _LABEL.search(text[:e.start]))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for text, found in zip(texts, found_all, strict=True)]
+
+
+#: A number that labels rather than counts: "day two of talks", "Game 7", "Route 66", "phase
+#: three" (the text just before it).
+_LABEL = re.compile(r"\b(?i:day|round|phase|part|stage|game|week|chapter|season|episode|act|"
+                    r"level|step|number|no\.|page|section|article|grade|category|class|gate|"
+                    r"terminal|platform|line|room|flight|route|highway|interstate|channel|"
+                    r"apollo|artemis|world war|covid|title|type|option)\s*$")
 
 
 #: Words that end a person's name but name no one alone ("Jr", "III").
