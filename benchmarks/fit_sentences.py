@@ -25,9 +25,16 @@ weights are those that put a right sentence first.
 It prints, for the bundled model, plain cosine and the fitted one: WikiQA dev MAP/MRR (sentence
 ranking in the paired paragraph; fitted on, so optimistic) and the first-sentence hit on the
 SQuAD questions not fitted on. WikiQA test and realtimeqa_news are never read: `qa eval
-../shared/datasets/wikiqa --split test` reports the test figures. `--write` saves the coefficients
-to qa/answer/models/sentences.json. Build the indexes first with `qa eval` on each dataset
-(and `qa index ../shared/datasets/wikiqa/train/corpus.jsonl --index eval-index/wikiqa-train`).
+../shared/datasets/wikiqa --split test` reports the test figures.
+
+Two models are fitted. The general one (every feature but `titled`; news and every document
+not titled by its subject) on the sources above; `--write` saves it to
+qa/answer/models/sentences.json. The subject model (all features; the sentences of documents
+titled by their subject, which WikiQA's and SQuAD's all are) on the same sources plus WikiQA
+train, its WikiQA dev figure printed first from a fit without WikiQA dev (held out); `--write`
+or `--write-subject` (that one alone) saves it to qa/answer/models/sentences-subject.json.
+Build the indexes first with `qa eval` on each dataset (and `qa index
+../shared/datasets/wikiqa/train/corpus.jsonl --index eval-index/wikiqa-train`).
 """
 
 from __future__ import annotations
