@@ -295,8 +295,8 @@ class SentenceScorer:
         rows, wanted = self.features(question, spans, texts, focus=focus,
                                      intent=intent or intent_of(focus or question),
                                      quoted=quoted, named=named)
-        subject = np.array([_subject(hit) for hit, _, _ in spans])
-        scores = np.where(subject, self.subject_model.score(rows), self.model.score(rows))
+        scores = np.where(_subjects(spans), self.subject_model.score(rows),
+                          self.model.score(rows))
         out = [ScoredSentence(hit, start, end, tuple(float(v) for v in row), float(score), ents)
                for (hit, start, end), row, score, ents in zip(spans, rows, scores, wanted,
                                                                strict=True)]
@@ -310,14 +310,15 @@ class SentenceScorer:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
         the entities of the wanted kinds it holds."""
         user = focus if focus is not None and focus != question else None
-        subject = [titled(hit.passage.title, text)
-                   for (hit, _, _), text in zip(spans, texts, strict=True)
-                   if _subject(hit)]
+        subject = _subjects(spans)
+        headed = [titled(hit.passage.title, text)
+                  for (hit, _, _), text, s in zip(spans, texts, subject, strict=True) if s]
         asked = [question] if user is None else [question, user]
-        vectors = self.embed([*asked, *texts, *subject])
+        vectors = self.embed([*asked, *texts, *headed])
         sentences = vectors[len(asked) : len(asked) + len(texts)]
         cosine = sentences @ vectors[0]
-        titled_cosine = iter(vectors[len(asked) + len(texts) :] @ vectors[0])
+        titled_cosine = cosine.copy()
+        titled_cosine[subject] = vectors[len(asked) + len(texts) :] @ vectors[0]
         focus_cosine = np.zeros(len(texts)) if user is None else sentences @ vectors[1]
         window = _windows(sentences, [id(hit) for hit, _, _ in spans]) @ vectors[0]
         weights = self.weights(question, focus)
@@ -364,7 +365,7 @@ class SentenceScorer:
                        float(window[i]), float(bool(quoted) and text in quoted),
                        min(len(text.split()) / _LONG_WORDS, 1.0),
                        _defines(text, describes, lead=lead and bool(own & set(weights))),
-                       float(next(titled_cosine)) if _subject(hit) else float(cosine[i]))
+                       float(titled_cosine[i]))
         return rows, wanted
 
 
@@ -385,8 +386,10 @@ class SentenceScorer:
         return out
 
 
-def _subject(hit: Hit) -> bool:
-    return names_subject(hit.passage.title, hit.passage.source)
+def _subjects(spans: Sequence[tuple[Hit, int, int]]) -> np.ndarray:
+    """Per candidate, whether its document's title names its subject (`names_subject`)."""
+    return np.array([names_subject(hit.passage.title, hit.passage.source)
+                     for hit, _, _ in spans], dtype=bool)
 
 
 def _describing(question: str) -> re.Pattern[str] | None:
