@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,10 @@ def test_a_document_titled_by_its_subject_also_has_its_sentences_stored_after_th
                                 "talks\n\nThe talks went well.")
     write(folder / "memo.txt", "The talks in Moscow went on for two days and ended late on "
                                "Tuesday evening with a joint statement.")
+    # A news site's row titled by its URL slug: dated, so a story's headline, not a subject.
+    write(folder / "news.jsonl", json.dumps({
+        "_id": "ford", "title": "Ford recall", "metadata": {"publish_date": "2022/06/15"},
+        "text": "Ford is recalling 49,000 vehicles because of a fire risk."}) + "\n")
     settings = Settings(index_dir=tmp_path / "index")
     index_paths([folder], settings, embedder=fake)
     stored = SentenceVectors(settings.sentences_path)
@@ -156,15 +161,17 @@ def test_a_document_titled_by_its_subject_also_has_its_sentences_stored_after_th
     found = stored.get(fake.name, [garden])
     assert np.allclose(found[garden], FakeEmbedder().embed([garden])[0], atol=1e-3)
     assert stored.entities(fake.name, [garden]) == {garden: ()}, "no entities are found for them"
-    # A headline tells a story, and a file without a title line is titled by its name: neither
-    # names a subject.
+    # A headline tells a story (short or not, when the document is dated), and a file without
+    # a title line is titled by its name: none of them names a subject.
     memo = IndexStore.load(settings.index_dir, model=fake.name).catalog
-    assert {r.title for r in memo.documents()} >= {"memo",
-        "US and Russian officials take a conciliatory tone in missile talks"}
+    assert {(r.title, r.date) for r in memo.documents()} >= {("memo", None), (
+        "US and Russian officials take a conciliatory tone in missile talks", None),
+        ("Ford recall", "2022-06-15")}
     others = [titled("US and Russian officials take a conciliatory tone in missile talks",
                      "The talks went well."),
               titled("memo", "The talks in Moscow went on for two days and ended late on "
-                             "Tuesday evening with a joint statement.")]
+                             "Tuesday evening with a joint statement."),
+              titled("Ford recall", "Ford is recalling 49,000 vehicles because of a fire risk.")]
     assert stored.get(fake.name, others) == {}
     # A rebuild keeps them (they are live), and drops those of documents gone.
     (folder / "garden.md").unlink()

@@ -27,8 +27,9 @@ from qa.index.prose import is_heading
 ANALYZER = TextAnalyzer()
 
 
-def _hit(text: str, rank: int, doc: str = "d", title: str = "T", ordinal: int = 0) -> Hit:
-    passage = StoredPassage(rank, doc, ordinal, 0, len(text), None, text, title, None, "s")
+def _hit(text: str, rank: int, doc: str = "d", title: str = "T", ordinal: int = 0,
+         date: str | None = None) -> Hit:
+    passage = StoredPassage(rank, doc, ordinal, 0, len(text), None, text, title, date, "s")
     return Hit(passage, rank, 1.0 / rank, rank, 0.5, rank, 1.0)
 
 
@@ -56,21 +57,25 @@ def test_a_subject_s_sentences_are_read_after_its_title_by_a_model_of_their_own(
     text = "It lives on the savanna of Africa. The stripes are unique."
     subject = _hit(text, 1, doc="d", title="Zebras")
     story = _hit(text, 2, doc="e", title="Keepers at the city zoo welcome two new animals")
+    slug = _hit(text, 3, doc="f", title="Zoo zebras", date="2022-06-15")
     scorer = SentenceScorer(embed=fake.embed, analyzer=ANALYZER,
                             idf=lambda terms: dict.fromkeys(terms, 1.0), collection_size=10,
                             model=SentenceModel(("cosine",), (1.0,), 0.0),
                             subject_model=SentenceModel(("titled",), (1.0,), 0.0))
     question = "Where do zebras live?"
-    scored = {(s.hit.doc_id, s.text): s for s in scorer.score(question, [subject, story])}
+    scored = {(s.hit.doc_id, s.text): s
+              for s in scorer.score(question, [subject, story, slug])}
     zebras = scored[("d", "It lives on the savanna of Africa.")]
     q, titled_vector = fake.embed([question, "Zebras. It lives on the savanna of Africa."])
     assert zebras.feature("titled") == pytest.approx(float(q @ titled_vector))
     assert zebras.feature("titled") > zebras.feature("cosine"), "the title says who 'it' is"
     assert zebras.score == pytest.approx(zebras.feature("titled"))
     # A headline tells a story, not a subject: the plain cosine, and the other model.
-    news = scored[("e", "It lives on the savanna of Africa.")]
-    assert news.feature("titled") == news.feature("cosine") == zebras.feature("cosine")
-    assert news.score == pytest.approx(news.feature("cosine"))
+    # So does a dated document's short title (a news site's URL slug).
+    for doc in "ef":
+        news = scored[(doc, "It lives on the savanna of Africa.")]
+        assert news.feature("titled") == news.feature("cosine") == zebras.feature("cosine")
+        assert news.score == pytest.approx(news.feature("cosine"))
 
 
 def test_the_sentence_with_the_question_keywords_wins() -> None:

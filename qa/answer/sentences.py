@@ -388,7 +388,7 @@ class SentenceScorer:
 
 def _subjects(spans: Sequence[tuple[Hit, int, int]]) -> np.ndarray:
     """Per candidate, whether its document's title names its subject (`names_subject`)."""
-    return np.array([names_subject(hit.passage.title, hit.passage.source)
+    return np.array([names_subject(hit.passage.title, hit.passage.source, hit.passage.date)
                      for hit, _, _ in spans], dtype=bool)
 
 

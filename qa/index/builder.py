@@ -33,6 +33,7 @@ from .sentence_vectors import PRECISION as SENTENCE_PRECISION
 from .sentence_vectors import (
     SUBJECT_WORDS,
     SentenceVectors,
+    names_subject,
     passage_sentences,
     titled_sentences,
 )
@@ -279,7 +280,8 @@ class _Plan:
         """Embed the fresh passages' sentences now, so answering never has to. Done before
         the write commits, so a committed index never lacks them."""
         stored = SentenceVectors(self.settings.sentences_path, writable=True)
-        sources = {d.doc_id: d.source for d in fresh.documents}
+        subjects = {d.doc_id for d in fresh.documents
+                    if names_subject(d.title, d.source, d.date)}
         items = [(titles[p.doc_id], p.text) for p in fresh.passages]
         try:
             stored.add(model, passage_sentences(items),
@@ -287,8 +289,9 @@ class _Plan:
                        progress=lambda total: progress("sentences", total))
             # A document titled by its subject also has its sentences embedded after the
             # title, for the sentence model of such documents (`titled`).
-            stored.add(model, titled_sentences([(titles[p.doc_id], sources[p.doc_id], p.text)
-                                                for p in fresh.passages]), with_entities=False,
+            stored.add(model, titled_sentences([(titles[p.doc_id], p.text)
+                                                for p in fresh.passages
+                                                if p.doc_id in subjects]), with_entities=False,
                        batch_size=self.settings.embed_batch_size * 4,
                        progress=lambda total: progress("titled sentences", total))
         finally:
@@ -307,7 +310,8 @@ class _Plan:
                 for row in store.catalog.documents():
                     texts = [p.text for _, p in store.catalog.passages_of(row.doc_id)]
                     live += passage_sentences([(row.title, t) for t in texts])
-                    live += titled_sentences([(row.title, row.source, t) for t in texts])
+                    if names_subject(row.title, row.source, row.date):
+                        live += titled_sentences([(row.title, t) for t in texts])
             finally:
                 store.close()
             stored.prune(cache_key(model), live)

@@ -46,10 +46,12 @@ _LOOKUP_CHUNK = 500
 SUBJECT_WORDS = 4
 
 
-def names_subject(title: str, source: str) -> bool:
+def names_subject(title: str, source: str, date: str | None = None) -> bool:
     """Whether a document's title names its subject, so that its sentences ("It is found in
     …", "They were descended from …") are read as about it: a short title that is not just
-    its file's name (what a file without a title line is titled).
+    its file's name (what a file without a title line is titled), of an undated document. A
+    dated one (a news story, a post) is titled by a headline, however short its title is: a
+    news site's URL slug ("Ford recall", "Cpi inflation june") tells a story, not a subject.
 
     Example:
         >>> names_subject("Tissue (biology)", "wiki.jsonl#D8")
@@ -58,8 +60,10 @@ def names_subject(title: str, source: str) -> bool:
         False
         >>> names_subject("notes", "/home/me/notes.txt")
         False
+        >>> names_subject("Ford recall", "news.jsonl#rtqa-1", "2022-06-15")
+        False
     """
-    return 0 < len(title.split()) <= SUBJECT_WORDS \
+    return date is None and 0 < len(title.split()) <= SUBJECT_WORDS \
         and title != PurePath(source.split("#", 1)[0]).stem
 
 
@@ -250,8 +254,8 @@ def passage_sentences(items: Sequence[tuple[str, str]]) -> list[str]:
     return [s for title, text in items for s in sentence_texts(title, text)]
 
 
-def titled_sentences(items: Sequence[tuple[str, str, str]]) -> list[str]:
-    """The sentences of those (title, source, passage text) whose title names a subject,
-    each with the title before it (`titled`): embedded beside the plain ones."""
-    return [titled(title, s) for title, source, text in items if names_subject(title, source)
-            for s in sentence_texts(title, text)]
+def titled_sentences(items: Sequence[tuple[str, str]]) -> list[str]:
+    """The sentences of these (title, passage text) pairs of documents titled by their
+    subject (`names_subject`), each with the title before it (`titled`): embedded beside the
+    plain ones."""
+    return [titled(title, s) for title, text in items for s in sentence_texts(title, text)]
