@@ -70,9 +70,18 @@ def _checker(operation: Any, mode: GenerationMode, calls: dict[str, int]) -> Any
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
         calls[case.operation.label] = calls.get(case.operation.label, 0) + 1
+        _without_host(case)
         case.call_and_validate(headers=HEADERS, excluded_checks=excluded)
 
     return check
+
+
+def _without_host(case: Any) -> None:
+    """Drop a generated `Host` header: invalid data may add one ("host: rzs\\"), and the
+    server's DNS-rebinding guard refuses it with a plain 400 before any route is reached
+    (test_hardening checks that guard), so it says nothing of the API the schema describes."""
+    for name in [n for n in (case.headers or {}) if n.lower() == "host"]:
+        del case.headers[name]
 
 
 def _operations(schema: Any) -> list[Any]:
