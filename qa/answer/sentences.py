@@ -292,11 +292,11 @@ class SentenceScorer:
         if not spans:
             return []
         texts = [h.passage.text[s - h.passage.start : e - h.passage.start] for h, s, e in spans]
-        rows, wanted = self.features(question, spans, texts, focus=focus,
+        subject = _subjects(spans)
+        rows, wanted = self.features(question, spans, texts, subject, focus=focus,
                                      intent=intent or intent_of(focus or question),
                                      quoted=quoted, named=named)
-        scores = np.where(_subjects(spans), self.subject_model.score(rows),
-                          self.model.score(rows))
+        scores = np.where(subject, self.subject_model.score(rows), self.model.score(rows))
         out = [ScoredSentence(hit, start, end, tuple(float(v) for v in row), float(score), ents)
                for (hit, start, end), row, score, ents in zip(spans, rows, scores, wanted,
                                                                strict=True)]
@@ -304,13 +304,13 @@ class SentenceScorer:
         return out
 
     def features(self, question: str, spans: Sequence[tuple[Hit, int, int]],
-                 texts: Sequence[str], *, focus: str | None, intent: Intent,
-                 quoted: str = "", named: str | None = None,
+                 texts: Sequence[str], subject: np.ndarray, *, focus: str | None,
+                 intent: Intent, quoted: str = "", named: str | None = None,
                  ) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
         """The feature matrix (one row per sentence, columns `FEATURES`) and, per sentence,
-        the entities of the wanted kinds it holds."""
+        the entities of the wanted kinds it holds; `subject` marks the candidates whose
+        document is titled by its subject (`_subjects`)."""
         user = focus if focus is not None and focus != question else None
-        subject = _subjects(spans)
         headed = [titled(hit.passage.title, text)
                   for (hit, _, _), text, s in zip(spans, texts, subject, strict=True) if s]
         asked = [question] if user is None else [question, user]
