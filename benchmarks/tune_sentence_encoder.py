@@ -28,7 +28,6 @@ given; the model is never loaded from a hub (the bundled path, offline).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -46,19 +45,16 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "natural"))
 Group = tuple[str, list[str], list[bool]]
 
 
-def _corpus(path: Path) -> dict[str, dict[str, str]]:
-    with path.open(encoding="utf-8") as rows:
-        return {row["_id"]: row for row in map(json.loads, rows)}
-
-
 def wikiqa_groups(split: str) -> list[Group]:
     """WikiQA: each question's paired paragraph, its sentences as the index splits them."""
+    from natural_set import load_articles
+
     from qa.evaluate import load_dataset
     from qa.evaluate.sentences import gold_spans, overlaps
     from qa.index.prose import prose_spans
 
     dataset = load_dataset(DATA / "wikiqa", split=split)
-    docs = _corpus(dataset.corpus)
+    docs = load_articles(sorted(set((dataset.paired_docs or {}).values())), dataset.corpus)
     out = []
     for query in dataset.all_queries:
         gold = (dataset.answer_sentences or {}).get(query.qid)
@@ -77,18 +73,21 @@ def wikiqa_groups(split: str) -> list[Group]:
 def squad_groups(half: int) -> list[Group]:
     """SQuAD: each answerable question of one half against its gold paragraph's sentences."""
     from fit_sentences import _half
+    from natural_set import load_articles
 
     from qa.evaluate import contains_answer, load_dataset
     from qa.index.prose import prose_spans
 
     dataset = load_dataset(DATA / "squad2_cs224n_dev")
-    docs = _corpus(dataset.corpus)
+    gold = {q.qid: max(dataset.qrels[q.qid], key=dataset.qrels[q.qid].__getitem__)
+            for q in dataset.queries}
+    docs = load_articles(sorted(set(gold.values())), dataset.corpus)
     out = []
     for query in dataset.queries:
         answers = (dataset.answers or {}).get(query.qid)
         if not answers or _half(query.qid) != half:
             continue
-        doc = docs[max(dataset.qrels[query.qid], key=dataset.qrels[query.qid].__getitem__)]
+        doc = docs[gold[query.qid]]
         sentences = [doc["text"][a:b] for a, b in prose_spans(doc["text"], doc["title"])]
         labels = [contains_answer(s, answers) for s in sentences]
         if 0 < sum(labels) < len(labels):
