@@ -135,6 +135,11 @@ _AHEAD_CUE = re.compile(
 MEASURES = frozenset(("DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"))
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
+#: A month or a weekday: the entity is a day of the calendar.
+_CALENDAR = re.compile(
+    r"\b(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)\b")
 _WORDS = re.compile(r"[\w'’.-]+")
 _NUMBERISH = re.compile(rf"\d|\b[A-Z]|\b(?i:{NUMBER_WORDS})\b")
 
@@ -690,12 +695,17 @@ def _is_stretch(text: str, entity: Entity) -> bool:
 
 
 def _is_age(text: str) -> bool:
-    """Whether an entity's text can be someone's age: a plain number up to 125.
+    """Whether an entity's text can be someone's age: a plain number up to 125, in no
+    calendar date ("March 2" is a day, not an age).
 
     Example:
         >>> [_is_age(t) for t in ("36", "13-year-old", "the age of 95", "the 23rd", "600 years")]
         [True, True, True, False, False]
+        >>> [_is_age(t) for t in ("March 2", "Sept. 30", "Tuesday 4", "May 29, 2025")]
+        [False, False, False, False]
     """
+    if _CALENDAR.search(text):
+        return False
     return any(0 < int(m.group()) <= 125 for m in _AGE_TEXT.finditer(text))
 
 
