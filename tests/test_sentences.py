@@ -487,6 +487,23 @@ def test_how_old_wants_an_age_not_an_ordinal_or_a_day() -> None:
     assert dated[0].wanted == () and dated[0].feature("type_match") == 0.0
 
 
+def test_where_wants_a_place_not_a_country_describing_someone() -> None:
+    # "Where did the talks take place?" of the seed led with "US" from "US President George W
+    # Bush": a country before a title or a role says whose, not where.
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    hits = [_hit("Rice hoped for talks between US President George W Bush and Putin. US "
+                 "officials met Russian officials in Moscow.", 1)]
+    scored = {s.text: s for s in _score("Where did the talks take place?", hits, only_type)}
+    bush = scored["Rice hoped for talks between US President George W Bush and Putin."]
+    assert bush.wanted == () and bush.feature("type_match") == 0.0
+    met = scored["US officials met Russian officials in Moscow."]
+    assert [e.text for e in met.wanted] == ["Moscow"]
+    # For "who", a country still names a party ("the US").
+    who = _score("Who hoped for talks?", [_hit("US President George W Bush hoped for talks.", 1)],
+                 only_type)
+    assert "US" in {e.text for e in who[0].wanted}
+
+
 def test_a_number_that_labels_is_no_count() -> None:
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)
     hits = [_hit("Officials promised improved cooperation on Tuesday in day two of talks in "

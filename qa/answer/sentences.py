@@ -505,9 +505,36 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                           and (not intent.age or _is_age(e.text))
                           and not (intent.moment and _is_stretch(text, e))
                           and not (intent.span and _A_DAY.match(e.text))
-                          and not (e.label == "CARDINAL" and _LABEL.search(text[:e.start]))),
+                          and not (e.label == "CARDINAL" and _LABEL.search(text[:e.start]))
+                          and not (intent.labels[0] in _PLACES and _modifies(text, e))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for text, found in zip(texts, found_all, strict=True)]
+
+
+#: The labels a question asking where wants first.
+_PLACES = frozenset(("GPE", "LOC", "FAC"))
+#: The word after a country that makes it describe someone or something rather than place
+#: it: "US President George W Bush", "US officials", "US plans to deploy".
+_DESCRIBED = TITLES | {
+    "foreign", "defence", "defense", "official", "officials", "forces", "troops", "military",
+    "army", "navy", "government", "authorities", "embassy", "ambassador", "envoy", "plan",
+    "plans", "leader", "leaders", "diplomat", "diplomats", "lawmakers", "administration",
+    "citizen", "citizens", "national", "nationals", "company", "companies", "firm", "firms"}
+
+
+def _modifies(text: str, entity: Entity) -> bool:
+    """Whether a place says whose someone or something is rather than where: the word after
+    it is a title or a role ("US President…", "US officials", "US plans"), not a verb or
+    "and" ("the US says", "US and Russian officials").
+
+    Example:
+        >>> text = "Bush met Putin in Moscow. US officials said US plans were firm."
+        >>> [_modifies(text, Entity(t, s, s + len(t), "GPE")) for t, s in
+        ...  (("Moscow", 18), ("US", 26), ("US", 44))]
+        [False, True, True]
+    """
+    following = re.match(r"\s+([A-Za-z]+)", text[entity.end:])
+    return following is not None and following.group(1).lower() in _DESCRIBED
 
 
 #: A number that labels rather than counts: "day two of talks", "Game 7", "Route 66", "phase
