@@ -10,6 +10,7 @@ import pytest
 from conftest import FakeEmbedder, write
 
 from qa.answer.answerer import NOT_FOUND, Answer, Answerer, rivalled, short_answer
+from qa.answer.question import unresolved_message
 from qa.answer.retrieval import Hit, Retriever
 from qa.answer.sentences import ScoredSentence
 from qa.config import Settings
@@ -17,7 +18,7 @@ from qa.errors import EmptyQuestionError
 from qa.index.analysis import TextAnalyzer
 from qa.index.builder import index_paths
 from qa.index.entities import Entity
-from qa.index.parts import StoredPassage
+from qa.index.parts import Filters, StoredPassage
 from qa.index.store import IndexStore
 
 ANALYZER = TextAnalyzer()
@@ -119,6 +120,42 @@ def test_the_documents_a_conversation_quoted_are_found_from_its_text(
     assert one.conversation_documents(history) == [ids["Tax rules"]]
     off = Answerer(answerer.retriever, answerer.settings.with_overrides(focus_weight=0.0))
     assert off.conversation_documents(history) == []
+
+
+def test_a_first_question_pointing_back_is_about_the_only_document(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    # A new user's first folder is often one article: "When did this happen?" asked first
+    # means the article's story, so it is searched and scored with the title's words.
+    write(tmp_path / "d" / "zoo.txt", "Zoo news\n\nThe zoo opened a new hall. Zebras "
+          "arrived from Kenya on Monday.")
+    settings = Settings(index_dir=tmp_path / "ix")
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    one = Answerer(Retriever(store, fake, settings), settings)
+    reading = one.read("When did this happen?")
+    assert reading.query == "When did this happen? Zoo news" and reading.unresolved is None
+    # A bare fragment names nothing to point at; a filter may leave another collection.
+    assert one.read("By when?").query == "By when?"
+    assert one.read("When did this happen?", filters=Filters(source="zoo")).unresolved == "this"
+
+
+def test_a_pronoun_pointing_at_nothing_says_so_when_abstaining(answerer: Answerer) -> None:
+    # Two documents: "this" could be either, and no earlier answer says which.
+    never = Answerer(answerer.retriever, answerer.settings.with_overrides(abstain_threshold=1.1))
+    reading = never.read("When did this happen?")
+    assert reading.unresolved == "this" and reading.query == "When did this happen?"
+    answer = never.answer(reading)
+    assert answer.abstained and answer.answer == unresolved_message("this")
+    assert "“this”" in answer.answer
+    assert never.ask("By when?").answer == NOT_FOUND  # no pronoun: the usual words
+    # After an answer the pronoun has something to point at.
+    history = [{"role": "user", "content": "Where did the zebras come from?"},
+               {"role": "assistant", "content": "Zebras arrived from Kenya on Monday. [1]"}]
+    assert never.read("When did this happen?", history=history).unresolved is None
+    # After an answer that said so, it still has nothing: that turn is no topic.
+    unanswered = [{"role": "user", "content": "When did it open?"},
+                  {"role": "assistant", "content": unresolved_message("it")}]
+    assert never.read("When did this happen?", history=unanswered).unresolved == "this"
 
 
 def test_ask_answers_from_what_read_reads(answerer: Answerer) -> None:

@@ -80,11 +80,24 @@ def test_missile_defence_answer_cites_poland_and_czech_republic(
     "How do I reset my router password?",
     # On topic, but the article counts no one: "day two of talks" labels a day.
     "How many people attended the talks?",
+    # It gives no one's age ("March 2 elections" is a day).
+    "How old is Putin?",
 ])
 def test_questions_about_absent_things_abstain(answerer: Answerer, question: str) -> None:
     answer = answerer.ask(question)
     assert answer.abstained, answer.answer
     assert answer.citations == ()
+
+
+def test_a_newcomers_first_questions_of_the_one_seed_article(answerer: Answerer) -> None:
+    # "this" in a first question, with one article indexed, is the article's story.
+    when = answerer.ask("When did this happen?")
+    assert not when.abstained and "missile talks" in when.query_used
+    check_consistent(when)
+    assert "Tuesday" in when.citations[0].highlight
+    # "Where" wants where the talks were, not the country of "US President George W Bush".
+    where = answerer.ask("Where did the talks take place?")
+    assert where.short_answer is not None and where.short_answer.text == "Moscow"
 
 
 def test_reindexing_unchanged_text_embeds_nothing(

@@ -25,6 +25,7 @@ from ..index.entities import Entity
 from ..index.sentence_vectors import SentenceVectors, StoredSentences
 from .dates import DateRange, parse_date_range
 from .followup import (
+    about_document,
     changes_topic,
     contextual_queries,
     conversation_topic,
@@ -33,11 +34,12 @@ from .followup import (
     last_quote,
     leans_on_context,
     names_nothing_new,
+    points_back,
     quoted_sentences,
 )
 from .intent import Intent, intent_of
 from .overview import overview
-from .question import NOT_FOUND, require_question
+from .question import NOT_FOUND, require_question, unresolved_message
 from .retrieval import Filters, Hit, Retriever
 from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose, close_behind
 from .support import SupportModel, speaker_silent, support_features
@@ -70,6 +72,9 @@ class Reading:
     #: Whether the question stands on its own but names no one and nothing the conversation
     #: hasn't (`names_nothing_new`): then its answer keeps to `focus` more firmly.
     anchored: bool = False
+    #: The pronoun of a question pointing back at nothing ("When did this happen?" with no
+    #: answer before it, in a collection of several documents), else None.
+    unresolved: str | None = None
 
     @property
     def support(self) -> float:
@@ -160,6 +165,7 @@ class Answerer:
         self._sentence_scorer: SentenceScorer | None = None
         self._genders: dict[str, str | None] = {}
         self._sources: dict[str, str | None] = {}
+        self._only: tuple[str | None] | None = None
         retriever.store.analyzer.prepare()
 
     def reloaded(self) -> Answerer:
@@ -211,6 +217,14 @@ class Answerer:
         # only pull back the one that answered last time ("How many were aboard?" after
         # "Where did the yacht sink?"): sentences are scored without them.
         query, scoring = contextual_queries(question, history, self.gender)
+        # "When did this happen?" as the first question of a collection holding one
+        # document is about that document (a bare "By when?" still means nothing).
+        unresolved = (points_back(question) if query == question and leans_on_context(question)
+                      else None)
+        if (unresolved and (filters is None or not filters.active)
+                and (title := self._only_title()) is not None):
+            query = scoring = about_document(question, title)
+            unresolved = None
         intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
         about = last_quote(history)
@@ -230,7 +244,8 @@ class Answerer:
         signals = self.support_features(question, query, hits, scored, intent)
         return Reading(question, query, intent, when, filters, about, tuple(hits),
                        tuple(scored), signals, began, retrieved, tuple(focus),
-                       bool(focus) and alone and names_nothing_new(question, history))
+                       bool(focus) and alone and names_nothing_new(question, history),
+                       unresolved)
 
     def answer(self, reading: Reading) -> Answer:
         """The answer to a question `read` has read: an overview, the sentences that answer
@@ -243,7 +258,10 @@ class Answerer:
         timings = _timings(reading.began, reading.retrieved)
         support = reading.support
         if support < self.settings.abstain_threshold:
-            return self._abstain(question, query, reading.hits, timings, dates, support)
+            message = (NOT_FOUND if reading.unresolved is None
+                       else unresolved_message(reading.unresolved))
+            return self._abstain(question, query, reading.hits, timings, dates, support,
+                                 message)
         analyzer = self.retriever.store.analyzer
         terms = analyzer.keywords([query])[0]
         scored = _in_focus(reading.scored, reading.focus,
@@ -303,6 +321,15 @@ class Answerer:
                     dense_score=float(v @ query_vector), bm25_rank=None, bm25_score=None)
                 for p, v in zip(catalog.passages(ids), vectors, strict=True)]
         return self._score(question, question, hits, intent_of(question))
+
+    def _only_title(self) -> str | None:
+        """The title of the collection's one document (None: it holds several, or none, or
+        the one has no title); read once, as an answerer's index never changes."""
+        if self._only is None:
+            catalog = self.retriever.store.catalog
+            rows = catalog.documents() if catalog.document_count() == 1 else []
+            self._only = (rows[0].title or None if rows else None,)
+        return self._only[0]
 
     def gender(self, name: str) -> str | None:
         """How the documents refer to the person `name` ("female", "male" or None, from the

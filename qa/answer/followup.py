@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..index.analysis import PRONOUNS, WORD, names, topic_words
 from ..index.chunking import sentence_spans
 from ..index.entities import Entity, entities
-from .question import NOT_FOUND
+from .question import ABSTAINED
 from .sentences import whole_name
 
 _OPENERS = ("and ", "and?", "but ", "also ", "what about", "how about", "so ", "then ",
@@ -78,15 +78,25 @@ def leans_on_context(question: str) -> bool:
     if lowered.startswith(_OPENERS):
         return True
     topics = topic_words(question)
-    # "it's", "they're": the pronoun without its contraction.
-    pointers = [_CONTRACTION.sub("", w.lower())
-                for w in WORD.findall(_THIS_TIME.sub(" ", question))]
-    if ((any(w in PRONOUNS for w in pointers) or _RELATIVE.search(question))
+    if ((points_back(question) is not None or _RELATIVE.search(question))
             and len(topics) <= _MAX_TOPIC_WORDS_WITH_PRONOUN):
         return True
     # A name ("Putin", "Lavrov") makes a short question stand on its own.
     named = any(w[0].isupper() and w != WORD.findall(question)[0] for w in topics)
     return len(topics) <= 1 and len(words) <= _MAX_WORDS_OF_A_BARE_FOLLOW_UP and not named
+
+
+def points_back(question: str) -> str | None:
+    """The first pronoun of `question` pointing at something said before ("When did this
+    happen?": "this"; "What did she say?": "she"), or None (the time in "this year" is none).
+
+    Example:
+        >>> points_back("When did this happen?"), points_back("What happened this year?")
+        ('this', None)
+    """
+    # "it's", "they're": the pronoun without its contraction.
+    return next((w for w in WORD.findall(_THIS_TIME.sub(" ", question))
+                 if _CONTRACTION.sub("", w.lower()) in PRONOUNS), None)
 
 
 #: "this year", "that week": a time, not a pointer back into the conversation.
@@ -207,6 +217,19 @@ def contextual_queries(question: str, history: Sequence[dict[str, str]],
             _with_words(question, own, context, referents))
 
 
+def about_document(question: str, title: str) -> str:
+    """`question` followed by the topic words of `title` it doesn't say itself: a question
+    pointing back at a context it was never given ("When did this happen?" as the first
+    question) asked of a collection holding one document is about that document.
+
+    Example:
+        >>> about_document("When did this happen?", "US, Russian officials in missile talks")
+        'When did this happen? US Russian officials missile talks'
+    """
+    own = {w.lower() for w in topic_words(question)}
+    return _with_words(question, own, topic_words(title), [])
+
+
 def _with_words(question: str, own: set[str], words: Sequence[str],
                 referents: Sequence[str]) -> str:
     """`question` followed by those of `words` it doesn't say itself, then the referents not
@@ -310,7 +333,7 @@ def _answered(history: Sequence[dict[str, str]]) -> list[_Turn]:
         if turn.get("role") == "user":
             pending = content or None
         elif turn.get("role") == "assistant" and pending is not None:
-            if content and not content.startswith(NOT_FOUND[:20]):
+            if content and not content.startswith(ABSTAINED):
                 turns.append(_Turn(pending, content))
             pending = None
     return turns

@@ -37,8 +37,23 @@ def require_text(text: str, what: str) -> str:
                                f"at position {bad.start()}); send valid Unicode")
     return text
 
+#: How every answer saying the documents don't hold it begins: a client sends back only the
+#: texts, and a turn that was not answered must never become the topic of the next.
+ABSTAINED = "I could not "
 #: What an answer says when the documents don't hold it.
-NOT_FOUND = "I could not find an answer to this in the documents."
+NOT_FOUND = ABSTAINED + "find an answer to this in the documents."
+
+
+def unresolved_message(pronoun: str) -> str:
+    """What an answer says when the question points back ("When did this happen?") at no
+    earlier answer and the documents alone don't say what it means.
+
+    Example:
+        >>> unresolved_message("this")
+        'I could not tell what “this” refers to: no earlier answer says. Ask again naming it.'
+    """
+    return (f"{ABSTAINED}tell what “{pronoun}” refers to: no earlier answer says. "
+            "Ask again naming it.")
 
 
 def require_question(question: str | None, *, max_chars: int | None = None) -> str:
