@@ -134,8 +134,12 @@ def test_a_first_question_pointing_back_is_about_the_only_document(
     one = Answerer(Retriever(store, fake, settings), settings)
     reading = one.read("When did this happen?")
     assert reading.query == "When did this happen? Zoo news" and reading.unresolved is None
-    # A bare fragment names nothing to point at; a filter may leave another collection.
+    # A bare fragment names nothing to point at; a question with words of its own is searched
+    # as it is (the title's words would pull its sentences towards the lead); a filter may
+    # leave another collection.
     assert one.read("By when?").query == "By when?"
+    own = one.read("How many zebras came to this new hall?")
+    assert own.query == "How many zebras came to this new hall?" and own.unresolved is None
     assert one.read("When did this happen?", filters=Filters(source="zoo")).unresolved == "this"
 
 

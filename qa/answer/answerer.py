@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..index.analysis import TextAnalyzer
+from ..index.analysis import TextAnalyzer, topic_words
 from ..index.backend import open_store
 from ..index.embedding import Embedder
 from ..index.entities import Entity
@@ -218,12 +218,14 @@ class Answerer:
         # "Where did the yacht sink?"): sentences are scored without them.
         query, scoring = contextual_queries(question, history, self.gender)
         # "When did this happen?" as the first question of a collection holding one
-        # document is about that document (a bare "By when?" still means nothing).
+        # document is about that document (a bare "By when?" still means nothing); a question
+        # with words of its own ("How much snow will this storm bring?") is searched as it is.
         unresolved = (points_back(question) if query == question and leans_on_context(question)
                       else None)
         if (unresolved and (filters is None or not filters.active)
                 and (title := self._only_title()) is not None):
-            query = scoring = about_document(question, title)
+            if len(topic_words(question)) <= _MAX_OWN_WORDS_ABOUT_DOCUMENT:
+                query = scoring = about_document(question, title)
             unresolved = None
         intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
@@ -402,6 +404,9 @@ class Answerer:
         return self._sentence_scorer
 
 
+#: A first question pointing back with at most this many topic words of its own ("When did
+#: this happen?": none) is read as about a one-document collection's document.
+_MAX_OWN_WORDS_ABOUT_DOCUMENT = 1
 #: How many passages naming a person are read for the pronouns used of them.
 _GENDER_PASSAGES = 5
 #: How many names' genders, and quoted sentences' documents, are remembered.
