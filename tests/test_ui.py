@@ -310,3 +310,19 @@ def test_a_document_page_marks_the_quote_in_place_with_its_page() -> None:
             '</mark> More &lt;b&gt;text&lt;/b&gt;.') in html
     plain = document_html(doc, source="", passages=1, quote=None)
     assert "<mark" not in plain and "x.pdf" not in plain
+
+
+def test_a_question_pointing_at_nothing_says_what_it_could_not_tell(
+        tmp_path: Path, folder: Path, fake: FakeEmbedder) -> None:
+    # Two articles, no earlier answer: the chat says it could not tell what "this" means (the
+    # curly quotes escaped like any text), and shows the related passages as for any refusal.
+    settings = Settings(index_dir=tmp_path / "ix", abstain_threshold=1.1)
+    index_paths([folder], settings, embedder=fake)
+
+    def loader(s: Settings) -> Answerer:
+        return Answerer(Retriever(IndexStore.load(s.index_dir, model=fake.name), fake, s), s)
+
+    html = ChatBackend(AnswererHolder(settings, loader=loader)).reply(
+        "When did this happen?").html
+    assert "I could not tell what “this” refers to" in html and "qa-cite" not in html
+    assert "Possibly related passages (not an answer)" in html
