@@ -197,6 +197,16 @@ def test_summing_up_this_story_in_a_chat_sums_up_the_one_being_discussed(
     assert {c.title for c in alone.citations} == {"Zoo news", "Tax rules"}
 
 
+def test_an_overview_of_a_topic_keeps_to_the_documents_saying_it(answerer: Answerer) -> None:
+    # Dense search ranks every document of a small folder; the tax rules say nothing of a zoo.
+    answer = answerer.ask("Summarize the documents about the zoo")
+    assert [c.highlight for c in answer.citations] == [
+        "The zoo opened a new hall.", "Zebras arrived from Kenya on Monday."]
+    # When no document says the topic's words, meaning alone still chooses.
+    paraphrased = answerer.ask("Summarize the documents about wildlife parks")
+    assert not paraphrased.abstained and len(paraphrased.citations) >= 1
+
+
 def test_an_overview_of_a_month_keeps_to_the_documents_of_that_month(answerer: Answerer) -> None:
     answer = answerer.ask("What happened in May 2020?")
     assert {c.title for c in answer.citations} == {"Zoo news"}  # its first two sentences

@@ -2,9 +2,10 @@
 May 2024?" are answered with the lead sentences of the best documents, the way a news reader
 would tell you what a story is about.
 
-Which documents: those the question's own topic words find (if it names a topic), among those
-dated in the range it names (if it names one); for "Sum up this story" in a conversation, the
-document the last answer quoted; otherwise the newest documents.
+Which documents: those the question's own topic words find (if it names a topic: those saying
+one of its words, if any do), among those dated in the range it names (if it names one); for
+"Sum up this story" in a conversation, the document the last answer quoted; otherwise the
+newest documents.
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
         doc_ids = [hits[0].doc_id] if hits else []
     elif topic:
         hits = retriever.search(" ".join(topic), k=documents * 4, filters=scope)
-        doc_ids = list(dict.fromkeys(h.doc_id for h in hits))
+        # A topic named in words keeps to the documents saying one of them (those BM25 found):
+        # "Summarize the documents about the garden" of a folder of three is the garden's
+        # story alone, though dense search ranks every document. Only when none says any (the
+        # documents say "pope" of "the pontiff") does meaning alone choose.
+        said = [h for h in hits if h.bm25_rank is not None]
+        doc_ids = list(dict.fromkeys(h.doc_id for h in (said or hits)))
     else:
         doc_ids = _newest(retriever, scope)
     doc_ids = _distinct(retriever, doc_ids, documents)
