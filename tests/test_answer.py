@@ -202,9 +202,19 @@ def test_an_overview_of_a_topic_keeps_to_the_documents_saying_it(answerer: Answe
     answer = answerer.ask("Summarize the documents about the zoo")
     assert [c.highlight for c in answer.citations] == [
         "The zoo opened a new hall.", "Zebras arrived from Kenya on Monday."]
-    # When no document says the topic's words, meaning alone still chooses.
-    paraphrased = answerer.ask("Summarize the documents about wildlife parks")
-    assert not paraphrased.abstained and len(paraphrased.citations) >= 1
+    # "Which … mention …" asks the same; its verb is no topic word.
+    mention = answerer.ask("Which documents mention the zoo?")
+    assert {c.title for c in mention.citations} == {"Zoo news"}
+    # When no document says the topic's words, the documents must hold the topic as they
+    # would an answer (the support model), and then only the closest one is summed up.
+    absent = answerer.ask("Which documents mention quantum chromodynamics lattice gluons?")
+    assert absent.abstained and absent.answer == (
+        "There are no documents about quantum chromodynamics lattice gluons.")
+    lenient = Answerer(answerer.retriever,
+                       answerer.settings.with_overrides(abstain_threshold=0.0))
+    paraphrased = lenient.ask("Summarize the documents about wildlife parks")
+    assert not paraphrased.abstained
+    assert len({c.title for c in paraphrased.citations}) == 1
 
 
 def test_an_overview_of_a_month_keeps_to_the_documents_of_that_month(answerer: Answerer) -> None:

@@ -85,6 +85,11 @@ def test_a_question_the_documents_could_not_answer_never_becomes_the_topic() -> 
     query = contextual_query("What did he promise?", history)
     assert "Chinese" not in query and "government" not in query
     assert "Putin" in query
+    # Every refusal's wording counts: a pronoun it could not resolve, an overview of nothing.
+    for refusal in ("I could not tell what “it” refers to: no earlier answer says. Ask again "
+                    "naming it.", "There are no documents about the Chinese government."):
+        said = [*history[:3], {"role": "assistant", "content": refusal}]
+        assert "Chinese" not in contextual_query("What did he promise?", said)
 
 
 def test_a_question_with_its_own_topic_is_never_rewritten() -> None:

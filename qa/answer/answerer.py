@@ -38,7 +38,7 @@ from .followup import (
     quoted_sentences,
 )
 from .intent import Intent, intent_of
-from .overview import overview
+from .overview import overview, unsaid_topic
 from .question import NOT_FOUND, require_question, unresolved_message
 from .retrieval import Filters, Hit, Retriever
 from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose, close_behind
@@ -299,6 +299,14 @@ class Answerer:
         """What the best documents (or those of the date asked about) are about: their lead
         sentences, not sentences sharing the question's words."""
         dates = (when.start, when.end) if when else None
+        # A topic no document names in words is summed up only if the documents hold it as
+        # they would an answer to a question about it: else "Which documents mention
+        # Russia?" of a folder of local news would quote them all.
+        unsaid = unsaid_topic(self.retriever, query, filters=filters, when=when, about=about)
+        if unsaid is not None and (self.read(unsaid, filters=filters).support
+                                   < self.settings.abstain_threshold):
+            return self._abstain(question, query, (), _timings(began, time.perf_counter()),
+                                 dates, 0.0, f"There are no documents about {unsaid}.")
         found = overview(self.retriever, query, filters=filters, when=when,
                          documents=self.settings.answer_sentences, about=about)
         retrieved = time.perf_counter()

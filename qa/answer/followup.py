@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..index.analysis import PRONOUNS, WORD, names, topic_words
 from ..index.chunking import sentence_spans
 from ..index.entities import Entity, entities
-from .question import ABSTAINED
+from .question import is_abstention
 from .sentences import whole_name
 
 _OPENERS = ("and ", "and?", "but ", "also ", "what about", "how about", "so ", "then ",
@@ -333,7 +333,7 @@ def _answered(history: Sequence[dict[str, str]]) -> list[_Turn]:
         if turn.get("role") == "user":
             pending = content or None
         elif turn.get("role") == "assistant" and pending is not None:
-            if content and not content.startswith(ABSTAINED):
+            if content and not is_abstention(content):
                 turns.append(_Turn(pending, content))
             pending = None
     return turns

@@ -40,6 +40,17 @@ _OVERVIEW = re.compile(
     r"(?:any|what(?:'s| is)?) (?:news|new)\b)",
     re.IGNORECASE,
 )
+#: "Which articles mention Elm Park?", "Are there any stories about the garden?": an overview
+#: of the documents saying it, each by its lead; what follows the match is the topic.
+MENTIONS = re.compile(
+    r"^\s*(?:(?:which|what) (?:of the )?(?:documents?|docs?|articles?|stories|story|files?|"
+    r"reports?|pieces?|texts?|pages?|papers?) (?:mention|talk about|are about|is about|cover|"
+    r"discuss|refer to|deal with|say anything about)|"
+    r"(?:are there|is there|do you have|do we have|do i have) (?:any )?(?:documents?|docs?|"
+    r"articles?|stories|story|files?|reports?|pieces?|news) (?:about|on|mentioning|"
+    r"that mention))\b",
+    re.IGNORECASE,
+)
 #: "Which/what <noun>" questions whose noun names the kind of entity wanted.
 _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys((
@@ -194,8 +205,10 @@ def intent_of(question: str) -> Intent:
         'reason'
         >>> intent_of("How much did the mission cost?").labels
         ('MONEY', 'PERCENT')
+        >>> intent_of("Which articles mention Elm Park?").kind
+        'overview'
     """
-    if _OVERVIEW.search(question):
+    if _OVERVIEW.search(question) or MENTIONS.search(question):
         return Intent("overview")
     if _WHO_IS_NAMED.match(question):
         return Intent("definition")

@@ -15,6 +15,7 @@ import re
 from ..index.analysis import topic_words
 from ..index.parts import Filters
 from .dates import DateRange
+from .intent import MENTIONS
 from .retrieval import Hit, Retriever
 from .sentences import candidate_spans
 
@@ -25,10 +26,13 @@ _REQUEST_WORDS = {
     "files", "summarize", "summarise", "summary", "overview", "gist", "rundown", "sum", "tl",
     "dr", "tldr", "happened", "happening", "main", "point", "points", "give", "going", "new",
     "lately", "recently", "today", "yesterday", "week", "month", "year", "last", "past",
+    "mention", "mentions", "mentioning", "discuss", "cover", "refer", "deal", "anything",
 }
 #: "Sum up this story", "what is it about": the story the conversation is about.
 _POINTS_BACK = re.compile(r"\b(?:this|that|it|the (?:story|article|piece|report|document))\b",
                           re.IGNORECASE)
+#: Among this many passages found for a topic, one BM25 found shows a document says its words.
+_SAID_CANDIDATES = 10
 #: A single document is summed up by this many of its first sentences.
 _SINGLE_DOCUMENT_SENTENCES = 2
 
@@ -44,8 +48,7 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
         about: a sentence the conversation last quoted: "this story" is its document.
     """
     scope = _scope(filters, when)
-    topic = [w for w in topic_words(query) if w.lower() not in _REQUEST_WORDS
-             and not (when and w in when.text)]
+    topic = overview_topic(query, when)
     if about is not None and when is None and _POINTS_BACK.search(query):
         hits = retriever.search(about, k=1, filters=scope)
         doc_ids = [hits[0].doc_id] if hits else []
@@ -54,9 +57,10 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
         # A topic named in words keeps to the documents saying one of them (those BM25 found):
         # "Summarize the documents about the garden" of a folder of three is the garden's
         # story alone, though dense search ranks every document. Only when none says any (the
-        # documents say "pope" of "the pontiff") does meaning alone choose.
+        # documents say "pope" of "the pontiff") does meaning choose, and then only the
+        # closest document: how far down its ranking the topic still holds is unknown.
         said = [h for h in hits if h.bm25_rank is not None]
-        doc_ids = list(dict.fromkeys(h.doc_id for h in (said or hits)))
+        doc_ids = list(dict.fromkeys(h.doc_id for h in (said or hits[:1])))
     else:
         doc_ids = _newest(retriever, scope)
     doc_ids = _distinct(retriever, doc_ids, documents)
@@ -73,6 +77,30 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
                 seen.add(text)
                 out.append((hit, start, end))
     return out
+
+
+def overview_topic(query: str, when: DateRange | None = None) -> list[str]:
+    """The words of an overview request that name its topic (none: "What is this article
+    about?"; the dates it names are no topic).
+
+    Example:
+        >>> overview_topic("Which articles mention the Elm Park garden?")
+        ['Elm', 'Park', 'garden']
+    """
+    return [w for w in topic_words(MENTIONS.sub(" ", query)) if w.lower() not in _REQUEST_WORDS
+            and not (when and w in when.text)]
+
+
+def unsaid_topic(retriever: Retriever, query: str, *, filters: Filters | None,
+                 when: DateRange | None, about: str | None = None) -> str | None:
+    """The topic an overview request names when no document in its scope says any of its
+    words ("Which documents mention Russia?" of a folder of local news), else None: then only
+    meaning could choose the documents, and whether they are about it at all is in doubt."""
+    topic = overview_topic(query, when)
+    if not topic or (about is not None and when is None and _POINTS_BACK.search(query)):
+        return None
+    hits = retriever.search(" ".join(topic), k=_SAID_CANDIDATES, filters=_scope(filters, when))
+    return None if any(h.bm25_rank is not None for h in hits) else " ".join(topic)
 
 
 def _distinct(retriever: Retriever, doc_ids: list[str], limit: int) -> list[str]:

@@ -37,11 +37,23 @@ def require_text(text: str, what: str) -> str:
                                f"at position {bad.start()}); send valid Unicode")
     return text
 
-#: How every answer saying the documents don't hold it begins: a client sends back only the
+#: How the answers saying the documents don't hold it begin: a client sends back only the
 #: texts, and a turn that was not answered must never become the topic of the next.
-ABSTAINED = "I could not "
+ABSTAINED = ("I could not ", "There are no documents")
 #: What an answer says when the documents don't hold it.
-NOT_FOUND = ABSTAINED + "find an answer to this in the documents."
+NOT_FOUND = "I could not find an answer to this in the documents."
+
+
+def is_abstention(text: str) -> bool:
+    """Whether an answer's text says the documents don't hold it (see `ABSTAINED`).
+
+    Example:
+        >>> is_abstention(NOT_FOUND), is_abstention("There are no documents about Mars.")
+        (True, True)
+        >>> is_abstention("The zoo opened a new hall. [1]")
+        False
+    """
+    return text.startswith(ABSTAINED)
 
 
 def unresolved_message(pronoun: str) -> str:
@@ -52,7 +64,7 @@ def unresolved_message(pronoun: str) -> str:
         >>> unresolved_message("this")
         'I could not tell what “this” refers to: no earlier answer says. Ask again naming it.'
     """
-    return (f"{ABSTAINED}tell what “{pronoun}” refers to: no earlier answer says. "
+    return (f"I could not tell what “{pronoun}” refers to: no earlier answer says. "
             "Ask again naming it.")
 
 
