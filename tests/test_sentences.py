@@ -504,6 +504,16 @@ def test_where_wants_a_place_not_a_country_describing_someone() -> None:
     assert "US" in {e.text for e in who[0].wanted}
 
 
+def test_a_measure_keeps_its_unit() -> None:
+    # spaCy's small pipeline tags "5,000" of "5,000 litres" a bare number: "How big is the
+    # tank?" led with "5,000".
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    scored = _score("How much water does the rainwater tank hold?",
+                    [_hit("Volunteers built a rainwater tank that holds 5,000 litres.", 1)],
+                    only_type)
+    assert [e.text for e in scored[0].wanted] == ["5,000 litres"]
+
+
 def test_a_number_that_labels_is_no_count() -> None:
     only_type = SentenceModel(("type_match",), (1.0,), 0.0)
     hits = [_hit("Officials promised improved cooperation on Tuesday in day two of talks in "

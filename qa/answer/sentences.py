@@ -637,6 +637,12 @@ def _put_at(text: str, entity: Entity) -> bool:
 _DANGLING = re.compile(r"\s*(?:\b(?:to|and|or|from|between)|[-–—])\s*$", re.I)
 _AMOUNT_AFTER = re.compile(r"\s*[$£€]?\d[\d,.]*(?:\s*(?:percent|per cent|%|million|billion|"
                            r"thousand|degrees?|miles?|kilometers?|km|feet|pounds?|dollars?))?")
+#: A unit of measure right after a number ("5,000 litres", "a 184-feet-long boat").
+_UNIT_AFTER = re.compile(
+    r"[ \u00a0-](?i:litres?|liters?|gallons?|metres?|meters?|kilometres?|kilometers?|km|"
+    r"miles?|feet|foot|ft|inches|inch|yards?|tons?|tonnes?|kg|kilograms?|grams?|pounds?|lbs?|"
+    r"acres?|hectares?|square (?:miles?|feet|metres?|meters?|kilometres?|kilometers?)|"
+    r"degrees?|mph|knots?)\b")
 #: A word followed by another ("Comedian " of "Comedian Sarah Silverman").
 _LEADING_WORD = re.compile(r"([\w.’'-]+)\s+(?=\S)")
 _NEXT_NAME = re.compile(r"[ ]([A-Z][\w'’-]*[\w])")
@@ -658,6 +664,9 @@ def whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
         >>> whole_name("by 13 percent to 18 percent", Entity("13 percent to", 3, 16, "PERCENT"),
         ...             []).text
         '13 percent to 18 percent'
+        >>> whole_name("a tank that holds 5,000 litres", Entity("5,000", 18, 23, "CARDINAL"),
+        ...            []).text
+        '5,000 litres'
         >>> whole_name("Comedian Sarah Silverman used her account",
         ...             Entity("Comedian Sarah Silverman", 0, 24, "PERSON"), []).text
         'Sarah Silverman'
@@ -680,6 +689,9 @@ def whole_name(text: str, entity: Entity, found: Sequence[Entity]) -> Entity:
     if dangling and entity.label in MEASURES:
         rest = _AMOUNT_AFTER.match(text, end)
         end = rest.end() if rest else dangling.start()
+    # "5,000" of "a tank that holds 5,000 litres": a measure is nothing without its unit.
+    if entity.label == "CARDINAL" and (unit := _UNIT_AFTER.match(text, end)):
+        end = unit.end()
     return (entity if (start, end) == (entity.start, entity.end)
             else Entity(text[start:end], start, end, entity.label))
 
