@@ -66,6 +66,13 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     ("Did it work when CNN signed up a test account?", "fact"),
     ("Was Putin the one who invited Rice?", "fact"),
     ("What did they pay attention to?", "fact"),
+    # Typed in lower case, a name is still a name; a role is still a role.
+    ("who is medvedev", "definition"), ("who is sergei lavrov?", "definition"),
+    ("who is the foreign minister", "entity"), ("who is president", "entity"),
+    # "Which articles mention …" asks for the documents about it.
+    ("Which articles mention Elm Park?", "overview"),
+    ("Are there any stories about the garden?", "overview"),
+    ("Which article did you quote?", "fact"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

@@ -112,6 +112,9 @@ def test_what_is_x_prefers_the_sentence_saying_what_x_is() -> None:
     scored = _score("Who is Lavrov?", hits, only)
     assert scored[0].text.startswith("Russian Foreign Minister")
     assert [s.feature("defines") for s in scored] == [1.0, 0.0]
+    # Typed in lower case, the name may still follow its titles.
+    lower = _score("who is lavrov?", hits, only)
+    assert [s.feature("defines") for s in lower] == [1.0, 0.0]
     wiki = [_hit("A chiropractor is a health care professional. The local chiropractor said no.",
                  1, ordinal=0)]
     assert [s.feature("defines") for s in _score("What is a chiropractor?", wiki, only)] == [1.0, 0.0]

@@ -81,6 +81,9 @@ _HEAD_NOUNS: dict[str, tuple[str, ...]] = {
 #: "Who is Lavrov?", "Who was Dmitry Medvedev?": a description of the one named, not another name.
 _WHO_IS_NAMED = re.compile(r"^\s*(?i:who(?:['’]s|\s+is|\s+was|\s+are|\s+were))\s+"
                            r"(?:[A-Z][\w'’.-]*\s*)+\??\s*$")
+#: The same typed all in lower case ("who is medvedev"): up to three words, none a title or
+#: a function word ("who is the foreign minister", "who is president" ask who holds a role).
+_WHO_IS_LOWER = re.compile(r"^\s*who(?:['’]s|\s+is|\s+was)\s+((?:[a-z][\w'’.-]*\s*){1,3})\??\s*$")
 _WHEN = re.compile(r"\b(?:when|by when|since when)\b", re.I)
 _HOW_LONG = re.compile(r"\bhow long\b", re.I)
 _AGO = re.compile(r"\bhow long ago\b", re.I)  # a point in time: "61 years ago"
@@ -191,6 +194,23 @@ class Intent:
     span: bool = False
 
 
+def _names_someone_in_lower_case(question: str) -> bool:
+    """Whether an all lower-case "who is …" question names someone ("who is medvedev").
+
+    Example:
+        >>> _names_someone_in_lower_case("who is medvedev"), _names_someone_in_lower_case(
+        ...     "who is the foreign minister"), _names_someone_in_lower_case("who is president")
+        (True, False, False)
+    """
+    from ..index.analysis import TITLES, function_words
+
+    match = _WHO_IS_LOWER.match(question)
+    if match is None:
+        return False
+    words = match.group(1).split()
+    return not any(w in TITLES or w in function_words() for w in words)
+
+
 def intent_of(question: str) -> Intent:
     """Read what `question` wants.
 
@@ -210,7 +230,7 @@ def intent_of(question: str) -> Intent:
     """
     if _OVERVIEW.search(question) or MENTIONS.search(question):
         return Intent("overview")
-    if _WHO_IS_NAMED.match(question):
+    if _WHO_IS_NAMED.match(question) or _names_someone_in_lower_case(question):
         return Intent("definition")
     question = _without_relative_clauses(question)
     # The question's own wh-word is its first one: "What can keep an object from moving when

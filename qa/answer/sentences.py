@@ -406,7 +406,9 @@ def _describing(question: str) -> re.Pattern[str] | None:
         return None
     last = words[-1].strip(".'’")
     name = f"(?i:{re.escape(last)})"
-    titled = rf"|(?:\b[A-Z][\w-]+\s+){{2,}}{name}\b" if last[:1].isupper() else ""
+    # A name, capitalised or typed in lower case ("who is lavrov"), may follow its titles.
+    named = last[:1].isupper() or question == question.lower()
+    titled = rf"|(?:\b[A-Z][\w-]+\s+){{2,}}{name}\b" if named else ""
     return re.compile(rf"\b{name}(?:['’]s)?\s+(?i:is|was|are|were)\s+(?i:a|an|the|one)\b|"
                       rf"\b{name},\s+(?i:a|an|the)\s{titled}")
 
