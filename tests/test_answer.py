@@ -162,6 +162,18 @@ def test_a_pronoun_pointing_at_nothing_says_so_when_abstaining(answerer: Answere
     assert never.read("When did this happen?", history=unanswered).unresolved == "this"
 
 
+def test_a_typo_is_respelled_to_a_word_the_documents_hold(answerer: Answerer) -> None:
+    answer = answerer.ask("Where did the zebras arive from?")
+    assert answer.question == "Where did the zebras arive from?"  # as typed
+    assert answer.query_used == "Where did the zebras arrive from?"
+    assert not answer.abstained and "Kenya" in answer.citations[0].highlight
+    # An English word the documents lack, and a capitalised word (a name, likely), stay as
+    # typed.
+    assert answerer.read("Did the zebras arrive by ship?").query == (
+        "Did the zebras arrive by ship?")
+    assert answerer.read("Are forms due in Apirl?").query == "Are forms due in Apirl?"
+
+
 def test_ask_answers_from_what_read_reads(answerer: Answerer) -> None:
     reading = answerer.read("When did the zebras arrive from Kenya?")
     assert reading.intent.kind == "entity" and reading.hits and reading.scored

@@ -98,6 +98,10 @@ def test_a_newcomers_first_questions_of_the_one_seed_article(answerer: Answerer)
     # "Where" wants where the talks were, not the country of "US President George W Bush".
     where = answerer.ask("Where did the talks take place?")
     assert where.short_answer is not None and where.short_answer.text == "Moscow"
+    # A typo ("missle") is respelled to the word the article holds, not refused.
+    typo = answerer.ask("where is the missle shield going")
+    assert not typo.abstained and "missile" in typo.query_used
+    check_consistent(typo)
 
 
 def test_reindexing_unchanged_text_embeds_nothing(

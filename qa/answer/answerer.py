@@ -42,6 +42,7 @@ from .overview import overview, unsaid_topic
 from .question import NOT_FOUND, require_question, unresolved_message
 from .retrieval import Filters, Hit, Retriever
 from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose, close_behind
+from .spelling import respelled
 from .support import SupportModel, speaker_silent, support_features
 
 
@@ -75,6 +76,8 @@ class Reading:
     #: The pronoun of a question pointing back at nothing ("When did this happen?" with no
     #: answer before it, in a collection of several documents), else None.
     unresolved: str | None = None
+    #: The question as the user typed it, when `question` is it with typos respelled.
+    asked: str = ""
 
     @property
     def support(self) -> float:
@@ -211,8 +214,12 @@ class Answerer:
     ) -> Reading:
         """Everything `ask` reads in `question` before it answers (see `Reading`); the
         arguments are `ask`'s."""
-        question = require_question(question)
+        asked = require_question(question)
         began = time.perf_counter()
+        store = self.retriever.store
+        question = respelled(asked, store.lexical.unseen, store.analyzer.keywords,
+                             self._beside)
+        asked = "" if question == asked else asked
         # The last answer's names help find the passage, but among its sentences they would
         # only pull back the one that answered last time ("How many were aboard?" after
         # "Where did the yacht sink?"): sentences are scored without them.
@@ -232,7 +239,7 @@ class Answerer:
         about = last_quote(history)
         if intent.kind == "overview":
             return Reading(question, query, intent, when, filters, about, (), (), None, began,
-                           began)
+                           began, asked=asked)
         # A question that stands on its own is still searched with a lean towards the
         # conversation's topic (a follow-up's query carries it already).
         alone = not leans_on_context(question)
@@ -247,12 +254,13 @@ class Answerer:
         return Reading(question, query, intent, when, filters, about, tuple(hits),
                        tuple(scored), signals, began, retrieved, tuple(focus),
                        bool(focus) and alone and names_nothing_new(question, history),
-                       unresolved)
+                       unresolved, asked)
 
     def answer(self, reading: Reading) -> Answer:
         """The answer to a question `read` has read: an overview, the sentences that answer
         it, or "not found" when the support is below `abstain_threshold`."""
-        question, query, when = reading.question, reading.query, reading.when
+        # The answer repeats the question as asked; its search (`query`) shows the respelling.
+        question, query, when = reading.asked or reading.question, reading.query, reading.when
         if reading.intent.kind == "overview":
             return self._overview(question, query, reading.filters, when, reading.began,
                                   reading.about)
@@ -331,6 +339,15 @@ class Answerer:
                     dense_score=float(v @ query_vector), bm25_rank=None, bm25_score=None)
                 for p, v in zip(catalog.passages(ids), vectors, strict=True)]
         return self._score(question, question, hits, intent_of(question))
+
+    def _beside(self, terms: Sequence[str], others: Sequence[str]) -> bool:
+        """Whether one of the passages BM25 finds first for these index terms holds all of
+        `terms` and one of `others` (a respelling must fit the question's other words)."""
+        store = self.retriever.store
+        ids, _ = store.lexical.search(" ".join([*terms, *others]), _BESIDE_PASSAGES)
+        texts = [f"{p.title}\n{p.text}" for p in store.catalog.passages([int(i) for i in ids])]
+        return any(set(terms) <= words and bool(words & set(others))
+                   for words in map(set, store.analyzer.keywords(texts)))
 
     def _only_title(self) -> str | None:
         """The title of the collection's one document (None: it holds several, or none, or
@@ -415,6 +432,9 @@ class Answerer:
 #: A first question pointing back with at most this many topic words of its own ("When did
 #: this happen?": none) is read as about a one-document collection's document.
 _MAX_OWN_WORDS_ABOUT_DOCUMENT = 1
+#: How many passages BM25 finds first are read for a respelled word beside the question's
+#: others.
+_BESIDE_PASSAGES = 5
 #: How many passages naming a person are read for the pronouns used of them.
 _GENDER_PASSAGES = 5
 #: How many names' genders, and quoted sentences' documents, are remembered.
