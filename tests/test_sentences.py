@@ -507,6 +507,19 @@ def test_where_wants_a_place_not_a_country_describing_someone() -> None:
     assert "US" in {e.text for e in who[0].wanted}
 
 
+def test_a_name_saying_which_thing_the_question_names_is_no_answer() -> None:
+    # "Who won an award?" of "The garden won the county's Green Spaces award" led with a bold
+    # "Green Spaces": the award's name, not who won it.
+    only_type = SentenceModel(("type_match",), (1.0,), 0.0)
+    text = "The Elm Park community garden won the county's Green Spaces award on Friday."
+    scored = _score("Who won an award?", [_hit(text, 1)], only_type)
+    assert "Green Spaces" not in {e.text for e in scored[0].wanted}
+    # A verb of the question after a name is no thing it names: "Interfax reported".
+    reported = _score("Who reported what Lavrov said?",
+                      [_hit("Lavrov spoke, news agency Interfax reported.", 1)], only_type)
+    assert "Interfax" in {e.text for e in reported[0].wanted}
+
+
 def test_a_measure_keeps_its_unit() -> None:
     # spaCy's small pipeline tags "5,000" of "5,000 litres" a bare number: "How big is the
     # tank?" led with "5,000".

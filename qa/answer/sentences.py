@@ -70,7 +70,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..index.analysis import NUMBER_WORDS, TITLES, TextAnalyzer
+from ..index.analysis import NUMBER_WORDS, TITLES, TextAnalyzer, function_words
 from ..index.entities import Entity, entities
 from ..index.prose import in_link_line, prose_spans
 from ..index.sentence_vectors import names_subject, titled
@@ -498,6 +498,8 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
         found_all = known_persons(texts, found_all, docs)
     asked = question.lower()
     asked_words = {w.lower() for w in _WORDS.findall(question)}
+    # The things the question names with an article or a determiner ("an award").
+    asked_things = {m.lower() for m in _DETERMINED.findall(question)}
     # The kinds come in order of preference: a person before an organisation for "who".
     return [tuple(sorted((e for e in (whole_name(text, e, found) for e in found)
                           if e.label in intent.labels
@@ -508,7 +510,9 @@ def _wanted_entities(question: str, texts: Sequence[str], intent: Intent,
                           and not (intent.moment and _is_stretch(text, e))
                           and not (intent.span and _A_DAY.match(e.text))
                           and not (e.label == "CARDINAL" and _LABEL.search(text[:e.start]))
-                          and not (intent.labels[0] in _PLACES and _modifies(text, e))),
+                          and not (intent.labels[0] in _PLACES and _modifies(text, e))
+                          and not (e.label not in MEASURES
+                                   and _names_kind_of(text, e, asked_things))),
                          key=lambda e: (intent.labels.index(e.label), e.start)))
             for text, found in zip(texts, found_all, strict=True)]
 
@@ -522,6 +526,31 @@ _DESCRIBED = TITLES | {
     "army", "navy", "government", "authorities", "embassy", "ambassador", "envoy", "plan",
     "plans", "leader", "leaders", "diplomat", "diplomats", "lawmakers", "administration",
     "citizen", "citizens", "national", "nationals", "company", "companies", "firm", "firms"}
+
+
+#: A word after an article or a determiner: a thing a question names ("an award").
+_DETERMINED = re.compile(r"\b(?i:a|an|the|this|that|these|those|any|which|what|whose|his|her|"
+                         r"its|their)\s+([A-Za-z]+)")
+
+
+def _names_kind_of(text: str, entity: Entity, asked: set[str]) -> bool:
+    """Whether a name stands right before a thing the question names, saying which one of it
+    the sentence means ("won the county's Green Spaces award" for "Who won an award?"): it
+    is that thing's name, not the answer.
+
+    Example:
+        >>> text = "The garden won the Green Spaces award."
+        >>> _names_kind_of(text, Entity("Green Spaces", 19, 31, "ORG"), {"award"})
+        True
+        >>> _names_kind_of("Rice met Lavrov in Moscow.", Entity("Lavrov", 9, 15, "PERSON"),
+        ...                {"in", "moscow"})  # "in" is no thing named
+        False
+    """
+    following = re.match(r"\s+([A-Za-z]+)", text[entity.end:])
+    if following is None:
+        return False
+    word = following.group(1).lower()
+    return word not in function_words() and (word in asked or word.removesuffix("s") in asked)
 
 
 def _modifies(text: str, entity: Entity) -> bool:
