@@ -12,6 +12,9 @@ from qa.answer.intent import intent_of
     "Can you summarise it?", "Give me a quick overview", "What happened in May 2024?",
     "What's this one about?", "What’s it all about?",
     "What happened last week?", "Any news?", "tl;dr",
+    # What a folder holds, asked of it as a whole.
+    "What's in these documents?", "What do my files contain?", "What do these articles say?",
+    "What topics do the documents cover?",
 ])
 def test_overview_requests(question: str) -> None:
     assert intent_of(question).kind == "overview"
@@ -73,6 +76,7 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     ("Which articles mention Elm Park?", "overview"),
     ("Are there any stories about the garden?", "overview"),
     ("Which article did you quote?", "fact"),
+    ("What does the article say about Putin?", "quote"), ("What is in the bill?", "definition"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

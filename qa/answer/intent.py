@@ -37,7 +37,14 @@ _OVERVIEW = re.compile(
     r"what(?:'s| is)? the (?:news|main point|gist|story)|"
     r"what(?:'s| has)? (?:happened|been happening|is happening|went on)(?: (?:in|during|on|"
     r"over|since|last|this|the past|recently|lately|yesterday|today)\b.*)?\s*\??\s*$|"
-    r"(?:any|what(?:'s| is)?) (?:news|new)\b)",
+    r"(?:any|what(?:'s| is)?) (?:news|new)\b|"
+    # "What's in these documents?", "What do my files say?", "What topics do they cover?"
+    r"what(?:['’]s| is| are)? (?:in |inside )?(?:this|these|the|those|my|our|your) "
+    r"(?:documents?|docs?|articles?|stories|story|texts?|files?|folder|collection|pieces?|"
+    r"reports?|papers?|pages?)\s*\??\s*$|"
+    r"what(?: topics| subjects)? do(?:es)? (?:this|these|the|those|my|our|your) (?:documents?|"
+    r"docs?|articles?|stories|story|texts?|files?|folder|collection|pieces?|reports?|papers?|"
+    r"pages?) (?:say|cover|contain|talk about|discuss|deal with)\s*\??\s*$)",
     re.IGNORECASE,
 )
 #: "Which articles mention Elm Park?", "Are there any stories about the garden?": an overview
