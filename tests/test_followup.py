@@ -119,6 +119,16 @@ def test_a_question_leaving_the_topic_stands_alone_and_its_preamble_is_no_topic(
     ]
     query = contextual_query("By how much?", history)
     assert "Netflix" in query and "different" not in query and "topic" not in query
+    # However the change is worded: "Switching topics,", "Changing the subject,", "On another
+    # note,".
+    for preamble in ("Switching topics,", "Changing the subject,", "On another note,",
+                     "Switching gears:"):
+        assert changes_topic(f"{preamble} did Netflix raise prices?")
+        said = [{"role": "user", "content": f"{preamble} did Netflix raise prices?"},
+                history[1]]
+        query = contextual_query("By how much?", said)
+        assert "Netflix" in query and not {"Switching", "Changing", "note", "gears"} & set(
+            query.split()), query
 
 
 @pytest.mark.parametrize("question", [

@@ -42,12 +42,13 @@ _TOPIC_TURNS = 3
 #: whether the question leans on the conversation ("one" there is no pronoun).
 #: Preamble words that say the question leaves the conversation's topic: "OK, different topic
 #: -", "Unrelated, but", "Totally different thing,".
-_TOPIC_CHANGE = {"different", "topic", "subject", "change", "changing", "switching",
-                 "unrelated", "random", "new"}
+_TOPIC_CHANGE = {"different", "topic", "topics", "subject", "subjects", "change", "changing",
+                 "switching", "switch", "shifting", "gears", "note", "unrelated", "random", "new"}
 _PREAMBLE_WORDS = {"quick", "one", "question", "another", "more", "thing", "ok", "okay", "so",
                    "hey", "hi", "sorry", "btw", "last", "final", "next", "follow", "up", "a",
                    "totally", "completely", "anyway", "anyways", "but", "oh", "well", "now",
-                   "right", "alright", "cool", "thanks", "also", *_TOPIC_CHANGE}
+                   "right", "alright", "cool", "thanks", "also", "the", "on", "of",
+                   *_TOPIC_CHANGE}
 _PREAMBLE = re.compile(r"^\s*([\w\s'-]{1,30}?)\s*(?::|\s-+|\s–|\s—|,)\s*(?=\S)")
 
 
