@@ -10,7 +10,7 @@ import pytest
 from conftest import FakeEmbedder, write
 
 from qa.answer.answerer import NOT_FOUND, Answer, Answerer, rivalled, short_answer
-from qa.answer.question import unresolved_message
+from qa.answer.question import help_message, unresolved_message
 from qa.answer.retrieval import Hit, Retriever
 from qa.answer.sentences import ScoredSentence
 from qa.config import Settings
@@ -172,6 +172,17 @@ def test_a_typo_is_respelled_to_a_word_the_documents_hold(answerer: Answerer) ->
     assert answerer.read("Did the zebras arrive by ship?").query == (
         "Did the zebras arrive by ship?")
     assert answerer.read("Are forms due in Apirl?").query == "Are forms due in Apirl?"
+
+
+def test_a_greeting_gets_what_the_assistant_does_not_a_refusal(answerer: Answerer) -> None:
+    for said in ("hi", "Thanks!", "what can you do?"):
+        answer = answerer.ask(said)
+        assert answer.abstained and answer.citations == () and answer.related == ()
+        assert answer.answer == help_message(2) and "2 documents indexed" in answer.answer
+    # It answered nothing: the next question takes no topic from it.
+    history = [{"role": "user", "content": "hi"},
+               {"role": "assistant", "content": help_message(2)}]
+    assert answerer.read("Why?", history=history).query == "Why?"
 
 
 def test_ask_answers_from_what_read_reads(answerer: Answerer) -> None:

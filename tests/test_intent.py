@@ -77,6 +77,10 @@ def test_entity_questions_want_an_entity_of_their_kind(question: str, label: str
     ("Are there any stories about the garden?", "overview"),
     ("Which article did you quote?", "fact"),
     ("What does the article say about Putin?", "quote"), ("What is in the bill?", "definition"),
+    # Not a question of the documents at all.
+    ("hi", "chat"), ("Hello there!", "chat"), ("thanks!", "chat"), ("Thank you so much.", "chat"),
+    ("what can you do?", "chat"), ("help", "chat"), ("How does this work?", "chat"),
+    ("Hi, why does Russia object?", "reason"), ("How does the shield work?", "manner"),
 ])
 def test_other_kinds(question: str, kind: str) -> None:
     assert intent_of(question).kind == kind

@@ -39,7 +39,7 @@ from .followup import (
 )
 from .intent import Intent, intent_of
 from .overview import overview, unsaid_topic
-from .question import NOT_FOUND, require_question, unresolved_message
+from .question import NOT_FOUND, help_message, require_question, unresolved_message
 from .retrieval import Filters, Hit, Retriever
 from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose, close_behind
 from .spelling import respelled
@@ -237,7 +237,7 @@ class Answerer:
         intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
         about = last_quote(history)
-        if intent.kind == "overview":
+        if intent.kind in ("overview", "chat"):
             return Reading(question, query, intent, when, filters, about, (), (), None, began,
                            began, asked=asked)
         # A question that stands on its own is still searched with a lean towards the
@@ -264,6 +264,10 @@ class Answerer:
         if reading.intent.kind == "overview":
             return self._overview(question, query, reading.filters, when, reading.began,
                                   reading.about)
+        if reading.intent.kind == "chat":  # "hi", "what can you do?": no document is asked
+            return self._abstain(question, query, (), _timings(reading.began, reading.began),
+                                 None, 0.0, help_message(
+                                     self.retriever.store.catalog.document_count()))
         dates = (when.start, when.end) if when else None
         timings = _timings(reading.began, reading.retrieved)
         support = reading.support

@@ -1,5 +1,6 @@
 """What kind of answer a question wants: an overview, an entity of some type, a reason, a
-manner, someone's words, or a fact.
+manner, someone's words, or a fact; or none from the documents ("hi", "thanks", "what can you
+do?": `chat`, answered with what the assistant does).
 
 "What is a chiropractor?" or "Who is Lavrov?" want what it is or who he is (a `definition`);
 "What is this article about?" or "What happened in May 2024?" want the gist of the documents,
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-Kind = Literal["overview", "entity", "definition", "reason", "manner", "quote", "fact"]
+Kind = Literal["overview", "entity", "definition", "reason", "manner", "quote", "fact", "chat"]
 
 _PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
 #: "Which president…": a person, never the country beside the title ("US President …").
@@ -45,6 +46,14 @@ _OVERVIEW = re.compile(
     r"what(?: topics| subjects)? do(?:es)? (?:this|these|the|those|my|our|your) (?:documents?|"
     r"docs?|articles?|stories|story|texts?|files?|folder|collection|pieces?|reports?|papers?|"
     r"pages?) (?:say|cover|contain|talk about|discuss|deal with)\s*\??\s*$)",
+    re.IGNORECASE,
+)
+#: A greeting, thanks, or a question about the assistant itself: no question of the documents.
+_CHAT = re.compile(
+    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|thanks?(?: you)?"
+    r"(?: (?:so|very) much)?|thx|ty|cheers|ok(?:ay)?|cool|great|bye|goodbye|help|"
+    r"what can you do|who are you|what are you|how do(?:es)? (?:this|it|you) work|"
+    r"what (?:should|can) i ask(?: you)?)(?:[\s,]+(?:there|again|a lot|bot))?\s*[!.?]*\s*$",
     re.IGNORECASE,
 )
 #: "Which articles mention Elm Park?", "Are there any stories about the garden?": an overview
@@ -234,7 +243,11 @@ def intent_of(question: str) -> Intent:
         ('MONEY', 'PERCENT')
         >>> intent_of("Which articles mention Elm Park?").kind
         'overview'
+        >>> intent_of("Hi!").kind, intent_of("what can you do?").kind
+        ('chat', 'chat')
     """
+    if _CHAT.match(question):
+        return Intent("chat")
     if _OVERVIEW.search(question) or MENTIONS.search(question):
         return Intent("overview")
     if _WHO_IS_NAMED.match(question) or _names_someone_in_lower_case(question):

@@ -39,7 +39,7 @@ def require_text(text: str, what: str) -> str:
 
 #: How the answers saying the documents don't hold it begin: a client sends back only the
 #: texts, and a turn that was not answered must never become the topic of the next.
-ABSTAINED = ("I could not ", "There are no documents")
+ABSTAINED = ("I could not ", "There are no documents", "I answer questions")
 #: What an answer says when the documents don't hold it.
 NOT_FOUND = "I could not find an answer to this in the documents."
 
@@ -54,6 +54,19 @@ def is_abstention(text: str) -> bool:
         False
     """
     return text.startswith(ABSTAINED)
+
+
+def help_message(documents: int) -> str:
+    """What the answer to "hi", "thanks" or "what can you do?" says: what the assistant does.
+
+    Example:
+        >>> help_message(1)[:60]
+        'I answer questions from the 1 document indexed here, quoting'
+    """
+    plural = "" if documents == 1 else "s"
+    return (f"I answer questions from the {documents} document{plural} indexed here, quoting "
+            "the sentences that answer them, each with a numbered citation. Ask about what "
+            "they say, for example “What is this about?”")
 
 
 def unresolved_message(pronoun: str) -> str:
