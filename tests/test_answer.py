@@ -140,6 +140,8 @@ def test_a_first_question_pointing_back_is_about_the_only_document(
     assert one.read("By when?").query == "By when?"
     own = one.read("How many zebras came to this new hall?")
     assert own.query == "How many zebras came to this new hall?" and own.unresolved is None
+    # An overview reads whole documents: "What is this story about?" needs no title words.
+    assert one.read("What is this story about?").query == "What is this story about?"
     assert one.read("When did this happen?", filters=Filters(source="zoo")).unresolved == "this"
 
 

@@ -227,14 +227,16 @@ class Answerer:
         # "When did this happen?" as the first question of a collection holding one
         # document is about that document (a bare "By when?" still means nothing); a question
         # with words of its own ("How much snow will this storm bring?") is searched as it is.
+        # ("What is this article about?" needs no such help: an overview reads whole
+        # documents.)
+        intent = intent_of(question)
         unresolved = (points_back(question) if query == question and leans_on_context(question)
-                      else None)
+                      and intent.kind not in ("overview", "chat") else None)
         if (unresolved and (filters is None or not filters.active)
                 and (title := self._only_title()) is not None):
             if len(topic_words(question)) <= _MAX_OWN_WORDS_ABOUT_DOCUMENT:
                 query = scoring = about_document(question, title)
             unresolved = None
-        intent = intent_of(question)
         when = parse_date_range(question, now) if self.settings.date_weight > 0 else None
         about = last_quote(history)
         if intent.kind in ("overview", "chat"):
