@@ -187,6 +187,23 @@ def test_a_greeting_gets_what_the_assistant_does_not_a_refusal(answerer: Answere
     assert answerer.read("Why?", history=history).query == "Why?"
 
 
+def test_no_short_answer_names_someone_a_relative_clause_says_did_not_do_it(
+        tmp_path: Path, fake: FakeEmbedder) -> None:
+    # "Who made the costumes?" led with a bold "Sarah Khan": she thanked "the parents who
+    # made the costumes". The sentence is still quoted; the wrong name is not put first.
+    write(tmp_path / "d" / "play.txt", "School play\n\nThe head teacher, Sarah Khan, "
+          "thanked the parents who made the costumes.")
+    settings = Settings(index_dir=tmp_path / "ix", abstain_threshold=0.0)
+    index_paths([tmp_path / "d"], settings, embedder=fake)
+    store = IndexStore.load(settings.index_dir, model=fake.name)
+    one = Answerer(Retriever(store, fake, settings), settings)
+    made = one.ask("Who made the costumes?")
+    assert not made.abstained and "parents who made" in made.citations[0].highlight
+    assert made.short_answer is None
+    thanked = one.ask("Who thanked the parents?")
+    assert thanked.short_answer is not None and thanked.short_answer.text == "Sarah Khan"
+
+
 def test_ask_answers_from_what_read_reads(answerer: Answerer) -> None:
     reading = answerer.read("When did the zebras arrive from Kenya?")
     assert reading.intent.kind == "entity" and reading.hits and reading.scored

@@ -296,6 +296,10 @@ class Answerer:
         citations = tuple(_citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1))
         short = (short_answer(chosen[0], terms, analyzer) if chosen and not (
             alternative is not None and rivalled(chosen, alternative)) else None)
+        if short is not None and done_by_another(
+                reading.question, chosen[0].text,
+                (short.start - chosen[0].start, short.end - chosen[0].start)):
+            short = None
         return Answer(question, answer_text(citations, short), False, citations, query, (),
                       timings, dates, round(support, 4), short)
 
@@ -447,6 +451,39 @@ _GENDER_PASSAGES = 5
 _MEMO = 1000
 #: How many passages BM25 finds for a quoted sentence, one of which should hold it.
 _QUOTE_CANDIDATES = 3
+
+
+#: "Who made the costumes?": the verb asked about, after "who".
+_WHO_DID = re.compile(r"^\s*who\s+([a-z]+)\b", re.IGNORECASE)
+#: Verbs after "who" that ask who someone is, not who did something.
+_WHO_IS = {"is", "was", "are", "were", "has", "had", "have", "will", "would", "did", "does",
+           "do", "can", "could", "should", "might", "may", "else"}
+
+
+def done_by_another(question: str, sentence: str, at: tuple[int, int]) -> bool:
+    """Whether `sentence` says who did what a "who" question asks in a relative clause ("the
+    parents who made the costumes") naming someone other than the entity at `at`: then that
+    entity (`at`: its start and end in the sentence; "Sarah Khan" of "the head teacher, Sarah
+    Khan, thanked the parents who made the costumes") is not the answer, and no short answer
+    is better than a wrong one.
+
+    Example:
+        >>> text = "The head teacher, Sarah Khan, thanked the parents who made the costumes."
+        >>> done_by_another("Who made the costumes?", text, (18, 28))
+        True
+        >>> won = "Medvedev, who won by a landslide, will be president."
+        >>> done_by_another("Who won the election?", won, (0, 8))
+        False
+    """
+    asked = _WHO_DID.match(question)
+    if asked is None or asked.group(1).lower() in _WHO_IS:
+        return False
+    clause = re.search(rf"\b(\w+),?\s+who\s+(?:\w+\s+)?{re.escape(asked.group(1))}\b",
+                       sentence, re.IGNORECASE)
+    if clause is None:
+        return False
+    # The word before "who" is the doer; the entity is the answer only if it ends there.
+    return not at[0] <= clause.start(1) < at[1]
 
 
 def short_answer(best: ScoredSentence, query_terms: Sequence[str],
