@@ -70,10 +70,11 @@ from importlib.resources import files
 
 import numpy as np
 
-from ..index.analysis import NUMBER_WORDS, TITLES, TextAnalyzer, function_words
+from ..index.analysis import NUMBER_WORDS, TITLES, WEEKDAYS, TextAnalyzer, function_words
 from ..index.entities import Entity, entities
 from ..index.prose import in_link_line, prose_spans
 from ..index.sentence_vectors import names_subject, titled
+from .dates import MONTH_NAMES
 from .intent import Intent, intent_of
 from .retrieval import Hit
 
@@ -136,10 +137,8 @@ MEASURES = frozenset(("DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT"
 #: An age: a plain number ("36", "13-year-old", "the age of 95"), not an ordinal or a day.
 _AGE_TEXT = re.compile(r"(?<![\d,.])\b\d{1,3}\b(?!(?:st|nd|rd|th)\b|[,.]\d)")
 #: A month or a weekday: the entity is a day of the calendar.
-_CALENDAR = re.compile(
-    r"\b(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday)\b")
+_CALENDAR = re.compile(r"\b(?i:" + "|".join(sorted(MONTH_NAMES | WEEKDAYS, key=len, reverse=True))
+                       + r")\b")
 _WORDS = re.compile(r"[\w'’.-]+")
 _NUMBERISH = re.compile(rf"\d|\b[A-Z]|\b(?i:{NUMBER_WORDS})\b")
 
@@ -546,11 +545,9 @@ def _names_kind_of(text: str, entity: Entity, asked: set[str]) -> bool:
         ...                {"in", "moscow"})  # "in" is no thing named
         False
     """
-    following = re.match(r"\s+([A-Za-z]+)", text[entity.end:])
-    if following is None:
-        return False
-    word = following.group(1).lower()
-    return word not in function_words() and (word in asked or word.removesuffix("s") in asked)
+    word = _next_word(text, entity)
+    return (word is not None and word not in function_words()
+            and (word in asked or word.removesuffix("s") in asked))
 
 
 def _modifies(text: str, entity: Entity) -> bool:
@@ -564,8 +561,16 @@ def _modifies(text: str, entity: Entity) -> bool:
         ...  (("Moscow", 18), ("US", 26), ("US", 44))]
         [False, True, True]
     """
-    following = re.match(r"\s+([A-Za-z]+)", text[entity.end:])
-    return following is not None and following.group(1).lower() in _DESCRIBED
+    return _next_word(text, entity) in _DESCRIBED
+
+
+def _next_word(text: str, entity: Entity) -> str | None:
+    """The word right after `entity`, lower case (None: none follows it)."""
+    following = _NEXT_WORD.match(text, entity.end)
+    return following.group(1).lower() if following else None
+
+
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 
 
 #: A number that labels rather than counts: "day two of talks", "Game 7", "Route 66", "phase

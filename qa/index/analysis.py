@@ -43,8 +43,9 @@ TITLES = frozenset({
     "singer", "rapper", "director", "producer", "author", "writer", "journalist", "reporter",
     "anchor", "host", "star", "player", "captain", "sheriff", "detective", "dean",
 })
-_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                       "sunday"})
+#: The days of the week, lower case.
+WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                      "sunday"})
 #: Rarity is `_ZIPF_CEILING - zipf`, capped at `_MAX_RARITY` (unknown words, names).
 _ZIPF_CEILING = 7.5
 _MAX_RARITY = 6.0
@@ -254,6 +255,6 @@ def names(text: str) -> list[str]:
         >>> names("Lavrov met Rice on Tuesday in Moscow.")
         ['Lavrov', 'Rice', 'Moscow']
     """
-    skip = function_words() | _WEEKDAYS | {"top"}
+    skip = function_words() | WEEKDAYS | {"top"}
     return [w for w in WORD.findall(text)
             if w[0].isupper() and len(w) > 1 and (w.isupper() or w.lower() not in skip)]
