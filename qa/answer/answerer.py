@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from .followup import (
     quoted_sentences,
 )
 from .intent import Intent, intent_of
-from .overview import overview, unsaid_topic
+from .overview import overview
 from .question import NOT_FOUND, help_message, require_question, unresolved_message
 from .retrieval import Filters, Hit, Retriever
 from .sentences import MEASURES, ScoredSentence, SentenceScorer, choose, close_behind
@@ -168,7 +169,6 @@ class Answerer:
         self._sentence_scorer: SentenceScorer | None = None
         self._genders: dict[str, str | None] = {}
         self._sources: dict[str, str | None] = {}
-        self._only: tuple[str | None] | None = None
         retriever.store.analyzer.prepare()
 
     def reloaded(self) -> Answerer:
@@ -230,10 +230,11 @@ class Answerer:
         # ("What is this article about?" needs no such help: an overview reads whole
         # documents.)
         intent = intent_of(question)
-        unresolved = (points_back(question) if query == question and leans_on_context(question)
+        leans = leans_on_context(question)
+        unresolved = (points_back(question) if query == question and leans
                       and intent.kind not in ("overview", "chat") else None)
         if (unresolved and (filters is None or not filters.active)
-                and (title := self._only_title()) is not None):
+                and (title := self._only_title) is not None):
             if len(topic_words(question)) <= _MAX_OWN_WORDS_ABOUT_DOCUMENT:
                 query = scoring = about_document(question, title)
             unresolved = None
@@ -244,7 +245,7 @@ class Answerer:
                            began, asked=asked)
         # A question that stands on its own is still searched with a lean towards the
         # conversation's topic (a follow-up's query carries it already).
-        alone = not leans_on_context(question)
+        alone = not leans
         context = conversation_topic(history) if alone else ""
         focus = [] if changes_topic(question) else self.conversation_documents(history)
         hits = self.retriever.search(query, k=k or self.settings.top_k, filters=filters,
@@ -320,20 +321,20 @@ class Answerer:
         # A topic no document names in words is summed up only if the documents hold it as
         # they would an answer to a question about it: else "Which documents mention
         # Russia?" of a folder of local news would quote them all.
-        unsaid = unsaid_topic(self.retriever, query, filters=filters, when=when, about=about)
-        if unsaid is not None and (self.read(unsaid, filters=filters).support
-                                   < self.settings.abstain_threshold):
-            return self._abstain(question, query, (), _timings(began, time.perf_counter()),
-                                 dates, 0.0, f"There are no documents about {unsaid}.")
         found = overview(self.retriever, query, filters=filters, when=when,
-                         documents=self.settings.answer_sentences, about=about)
+                         documents=self.settings.answer_sentences, about=about,
+                         holds=lambda topic: (self.read(topic, filters=filters).support
+                                              >= self.settings.abstain_threshold))
         retrieved = time.perf_counter()
-        if not found:
+        if found.unheld is not None:
+            return self._abstain(question, query, (), _timings(began, retrieved), dates, 0.0,
+                                 f"There are no documents about {found.unheld}.")
+        if not found.sentences:
             where = f" dated {when.start} to {when.end}" if when else ""
             return self._abstain(question, query, (), _timings(began, retrieved), dates, 0.0,
                                  f"There are no documents{where} to summarise.")
         citations = tuple(_citation(n, hit, start, end)
-                          for n, (hit, start, end) in enumerate(found, 1))
+                          for n, (hit, start, end) in enumerate(found.sentences, 1))
         return Answer(question, answer_text(citations, None), False, citations, query, (),
                       _timings(began, retrieved), dates, 1.0)
 
@@ -359,14 +360,13 @@ class Answerer:
         return any(set(terms) <= words and bool(words & set(others))
                    for words in map(set, store.analyzer.keywords(texts)))
 
+    @cached_property
     def _only_title(self) -> str | None:
         """The title of the collection's one document (None: it holds several, or none, or
         the one has no title); read once, as an answerer's index never changes."""
-        if self._only is None:
-            catalog = self.retriever.store.catalog
-            rows = catalog.documents() if catalog.document_count() == 1 else []
-            self._only = (rows[0].title or None if rows else None,)
-        return self._only[0]
+        catalog = self.retriever.store.catalog
+        rows = catalog.documents() if catalog.document_count() == 1 else []
+        return rows[0].title or None if rows else None
 
     def gender(self, name: str) -> str | None:
         """How the documents refer to the person `name` ("female", "male" or None, from the

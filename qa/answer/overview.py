@@ -11,6 +11,8 @@ newest documents.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..index.analysis import topic_words
 from ..index.parts import Filters
@@ -31,21 +33,31 @@ _REQUEST_WORDS = {
 #: "Sum up this story", "what is it about": the story the conversation is about.
 _POINTS_BACK = re.compile(r"\b(?:this|that|it|the (?:story|article|piece|report|document))\b",
                           re.IGNORECASE)
-#: Among this many passages found for a topic, one BM25 found shows a document says its words.
-_SAID_CANDIDATES = 10
 #: A single document is summed up by this many of its first sentences.
 _SINGLE_DOCUMENT_SENTENCES = 2
 
 
+@dataclass(frozen=True)
+class Overview:
+    """The lead sentences an overview quotes, as (hit, document start, document end), best
+    document first; or, when the request names a topic no document says in words and the
+    documents don't hold it either, that topic (`unheld`) and no sentences."""
+
+    sentences: tuple[tuple[Hit, int, int], ...]
+    unheld: str | None = None
+
+
 def overview(retriever: Retriever, query: str, *, filters: Filters | None,
-             when: DateRange | None, documents: int,
-             about: str | None = None) -> list[tuple[Hit, int, int]]:
-    """Up to `documents` lead sentences, as (hit, document start, document end), best document
-    first; empty when no document matches.
+             when: DateRange | None, documents: int, about: str | None = None,
+             holds: Callable[[str], bool] = lambda _topic: True) -> Overview:
+    """Up to `documents` lead sentences; none when no document matches.
 
     Args:
         query: the question (with any topic words a follow-up carries).
         about: a sentence the conversation last quoted: "this story" is its document.
+        holds: whether the documents hold a topic none of them says in words ("Which
+            documents mention Russia?" of a folder of local news), as they would an answer
+            about it.
     """
     scope = _scope(filters, when)
     topic = overview_topic(query, when)
@@ -57,9 +69,12 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
         # A topic named in words keeps to the documents saying one of them (those BM25 found):
         # "Summarize the documents about the garden" of a folder of three is the garden's
         # story alone, though dense search ranks every document. Only when none says any (the
-        # documents say "pope" of "the pontiff") does meaning choose, and then only the
-        # closest document: how far down its ranking the topic still holds is unknown.
+        # documents say "pope" of "the pontiff") does meaning choose, if the documents hold
+        # the topic at all, and then only the closest document: how far down its ranking the
+        # topic still holds is unknown.
         said = [h for h in hits if h.bm25_rank is not None]
+        if not said and not holds(" ".join(topic)):
+            return Overview((), " ".join(topic))
         doc_ids = list(dict.fromkeys(h.doc_id for h in (said or hits[:1])))
     else:
         doc_ids = _newest(retriever, scope)
@@ -76,7 +91,7 @@ def overview(retriever: Retriever, query: str, *, filters: Filters | None,
             if text not in seen:
                 seen.add(text)
                 out.append((hit, start, end))
-    return out
+    return Overview(tuple(out))
 
 
 def overview_topic(query: str, when: DateRange | None = None) -> list[str]:
@@ -89,18 +104,6 @@ def overview_topic(query: str, when: DateRange | None = None) -> list[str]:
     """
     return [w for w in topic_words(MENTIONS.sub(" ", query)) if w.lower() not in _REQUEST_WORDS
             and not (when and w in when.text)]
-
-
-def unsaid_topic(retriever: Retriever, query: str, *, filters: Filters | None,
-                 when: DateRange | None, about: str | None = None) -> str | None:
-    """The topic an overview request names when no document in its scope says any of its
-    words ("Which documents mention Russia?" of a folder of local news), else None: then only
-    meaning could choose the documents, and whether they are about it at all is in doubt."""
-    topic = overview_topic(query, when)
-    if not topic or (about is not None and when is None and _POINTS_BACK.search(query)):
-        return None
-    hits = retriever.search(" ".join(topic), k=_SAID_CANDIDATES, filters=_scope(filters, when))
-    return None if any(h.bm25_rank is not None for h in hits) else " ".join(topic)
 
 
 def _distinct(retriever: Retriever, doc_ids: list[str], limit: int) -> list[str]:
