@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ..index.analysis import TITLES, function_words
+
 Kind = Literal["overview", "entity", "definition", "reason", "manner", "quote", "fact", "chat"]
 
 _PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
@@ -28,6 +30,9 @@ _COUNT = ("CARDINAL", "QUANTITY")
 _AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
 _PRICE = ("MONEY", "PERCENT")
 
+#: "these documents", "my files", "the folder": the collection as a whole.
+_THE_DOCUMENTS = (r"(?:this|these|the|those|my|our|your) (?:documents?|docs?|articles?|stories|"
+                  r"story|texts?|files?|folder|collection|pieces?|reports?|papers?|pages?)")
 _OVERVIEW = re.compile(
     r"^\s*(?:(?:so|ok(?:ay)?|and|please)[,\s]+)?(?:"
     r"what(?:['’]s| is| are| was)? (?:this|that|the|these|those) (?:article|document|doc|story|"
@@ -40,12 +45,9 @@ _OVERVIEW = re.compile(
     r"over|since|last|this|the past|recently|lately|yesterday|today)\b.*)?\s*\??\s*$|"
     r"(?:any|what(?:'s| is)?) (?:news|new)\b|"
     # "What's in these documents?", "What do my files say?", "What topics do they cover?"
-    r"what(?:['’]s| is| are)? (?:in |inside )?(?:this|these|the|those|my|our|your) "
-    r"(?:documents?|docs?|articles?|stories|story|texts?|files?|folder|collection|pieces?|"
-    r"reports?|papers?|pages?)\s*\??\s*$|"
-    r"what(?: topics| subjects)? do(?:es)? (?:this|these|the|those|my|our|your) (?:documents?|"
-    r"docs?|articles?|stories|story|texts?|files?|folder|collection|pieces?|reports?|papers?|"
-    r"pages?) (?:say|cover|contain|talk about|discuss|deal with)\s*\??\s*$)",
+    rf"what(?:['’]s| is| are)? (?:in |inside )?{_THE_DOCUMENTS}\s*\??\s*$|"
+    rf"what(?: topics| subjects)? do(?:es)? {_THE_DOCUMENTS} "
+    r"(?:say|cover|contain|talk about|discuss|deal with)\s*\??\s*$)",
     re.IGNORECASE,
 )
 #: A greeting, thanks, or a question about the assistant itself: no question of the documents.
@@ -218,8 +220,6 @@ def _names_someone_in_lower_case(question: str) -> bool:
         ...     "who is the foreign minister"), _names_someone_in_lower_case("who is president")
         (True, False, False)
     """
-    from ..index.analysis import TITLES, function_words
-
     match = _WHO_IS_LOWER.match(question)
     if match is None:
         return False
